@@ -143,7 +143,7 @@ impl AudioFrame {
     /// a multiple of the channel count, or more than [`MAX_BUFFER_DURATION`] of audio.
     pub fn new(samples: Vec<i16>, format: AudioFormat) -> Result<Self> {
         format.validate()?;
-        if samples.len() % format.channels as usize != 0 {
+        if !samples.len().is_multiple_of(format.channels as usize) {
             return Err(Error::invalid_input(format!(
                 "{} samples is not a whole number of {}-channel frames",
                 samples.len(),
@@ -182,7 +182,7 @@ impl AudioFrame {
     /// A frame from little-endian s16 bytes. An odd byte count, or one that is not a whole
     /// number of sample frames, is an error.
     pub fn from_le_bytes(bytes: &[u8], format: AudioFormat) -> Result<Self> {
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err(Error::invalid_input(format!(
                 "{} bytes is an odd count for 16-bit PCM",
                 bytes.len()
@@ -383,8 +383,11 @@ mod tests {
 
     #[test]
     fn conversions_round_trip() {
-        let f = AudioFrame::new(vec![0, 1, -1, i16::MAX, i16::MIN, 1234], AudioFormat::MONO_16K)
-            .unwrap();
+        let f = AudioFrame::new(
+            vec![0, 1, -1, i16::MAX, i16::MIN, 1234],
+            AudioFormat::MONO_16K,
+        )
+        .unwrap();
         let back = AudioFrame::from_f32(&f.to_f32(), AudioFormat::MONO_16K).unwrap();
         assert_eq!(back, f);
         assert_eq!(f32_to_i16(2.0), i16::MAX);

@@ -9,3 +9,5 @@ pub use frame::{
     AudioFormat, AudioFrame, MAX_BUFFER_DURATION, MAX_CHANNELS, MAX_SAMPLE_RATE, f32_to_i16,
     i16_to_f32, rms,
 };
+mod resample;
+pub use resample::{Resampler, resample};
