@@ -1,0 +1,9 @@
+//! # agents-testing
+//!
+//! The kit every plugin's tests use, ours and contributors':
+//! - [`emulators`]: local servers that speak the providers' real wire protocols, with fault
+//!   knobs (429/5xx, dropped connections, malformed frames, idle timeouts);
+//! - conformance suites that check the stream contracts of `Stt`, `Llm` and `Tts`;
+//! - speech fixtures: real recordings, committed as small WAV files.
+
+pub mod emulators;
