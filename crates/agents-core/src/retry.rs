@@ -267,7 +267,10 @@ mod tests {
         let start = tokio::time::Instant::now();
         let err = retry(&fast(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err::<(), _>(Error::rate_limited("slow down", Some(Duration::from_secs(2))))
+            Err::<(), _>(Error::rate_limited(
+                "slow down",
+                Some(Duration::from_secs(2)),
+            ))
         })
         .await
         .unwrap_err();

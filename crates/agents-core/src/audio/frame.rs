@@ -383,8 +383,11 @@ mod tests {
 
     #[test]
     fn conversions_round_trip() {
-        let f = AudioFrame::new(vec![0, 1, -1, i16::MAX, i16::MIN, 1234], AudioFormat::MONO_16K)
-            .unwrap();
+        let f = AudioFrame::new(
+            vec![0, 1, -1, i16::MAX, i16::MIN, 1234],
+            AudioFormat::MONO_16K,
+        )
+        .unwrap();
         let back = AudioFrame::from_f32(&f.to_f32(), AudioFormat::MONO_16K).unwrap();
         assert_eq!(back, f);
         assert_eq!(f32_to_i16(2.0), i16::MAX);
