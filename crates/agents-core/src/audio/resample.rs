@@ -187,7 +187,7 @@ impl Resampler {
     /// fill a processing block yet is kept for the next call or [`Resampler::flush_into`].
     pub fn process_into(&mut self, input: &[i16], out: &mut Vec<i16>) -> Result<()> {
         let in_ch = usize::from(self.input.channels);
-        if input.len() % in_ch != 0 {
+        if !input.len().is_multiple_of(in_ch) {
             return Err(Error::invalid_input(format!(
                 "{} samples is not a whole number of {}-channel frames ({})",
                 input.len(),
