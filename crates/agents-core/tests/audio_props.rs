@@ -28,6 +28,7 @@ fn split_points(len: usize, cuts: &[usize]) -> Vec<usize> {
     points
 }
 
+#[allow(clippy::unwrap_used)] // a test helper
 fn run(rs: &mut Resampler, input: &[i16], points: &[usize], channels: usize) -> Vec<i16> {
     let mut out = Vec::new();
     for w in points.windows(2) {
@@ -143,7 +144,7 @@ proptest! {
         let rem = samples % fs;
         match last_once {
             Err(_) => prop_assert!(
-                bytes_len % 2 == 1 || (!pad && rem % usize::from(format.channels) != 0)
+                bytes_len % 2 == 1 || (!pad && !rem.is_multiple_of(usize::from(format.channels)))
             ),
             Ok(None) => prop_assert_eq!(rem, 0),
             Ok(Some(f)) => {
