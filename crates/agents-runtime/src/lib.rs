@@ -1,0 +1,6 @@
+//! # agents-runtime
+//!
+//! The voice pipeline on top of the `agents-core` traits.
+
+pub mod tokenizer;
+pub mod vad;
