@@ -58,10 +58,7 @@ impl SentenceTokenizer {
         self.buffer.push_str(delta);
         let mut out = Vec::new();
         let mut search_from = 0;
-        loop {
-            let Some(end) = self.find_boundary(search_from) else {
-                break;
-            };
+        while let Some(end) = self.find_boundary(search_from) {
             let sentence = self.buffer[..end].trim();
             if sentence.chars().count() < self.min_sentence_chars {
                 search_from = end;
