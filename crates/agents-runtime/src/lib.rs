@@ -3,4 +3,5 @@
 //! The voice pipeline on top of the `agents-core` traits.
 
 pub mod tokenizer;
+pub mod transport;
 pub mod vad;
