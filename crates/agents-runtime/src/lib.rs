@@ -2,6 +2,7 @@
 //!
 //! The voice pipeline on top of the `agents-core` traits.
 
+pub mod adapters;
 pub mod tokenizer;
 pub mod transport;
 pub mod vad;
