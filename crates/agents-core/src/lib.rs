@@ -29,6 +29,7 @@ pub mod realtime;
 pub mod retry;
 pub mod stream;
 pub mod stt;
+pub mod tools;
 pub mod tts;
 pub mod turn;
 pub mod types;
