@@ -20,6 +20,7 @@
 //! The minimum supported Rust version is 1.87; it is raised only in a minor release.
 
 pub mod audio;
+pub mod config;
 pub mod error;
 pub mod llm;
 pub mod plugin;
