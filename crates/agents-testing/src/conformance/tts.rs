@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use agents_core::{AudioFormat, ErrorKind, SynthesizeOptions, Tts, TtsEvent};
+use agents_core::{AudioFormat, ErrorKind, SynthesizeOptions, Tts, TtsEvent, WordTiming};
 
 use super::{Collector, ExpectedError, Outcome, SuiteReport, Timeouts};
 
@@ -253,28 +253,31 @@ fn word_timing_problems(events: &[TtsEvent]) -> Vec<String> {
     let mut audio = Duration::ZERO;
     let mut words = Vec::new();
     let mut segment = 0;
+    let check =
+        |segment: usize, words: &[WordTiming], audio: Duration, problems: &mut Vec<String>| {
+            let mut last = Duration::ZERO;
+            for w in words {
+                if w.end < w.start || w.start < last {
+                    problems.push(format!(
+                        "segment {segment}: word {:?} at {:?}..{:?} goes backwards",
+                        w.word, w.start, w.end
+                    ));
+                }
+                if w.end > audio + WORD_SLACK {
+                    problems.push(format!(
+                        "segment {segment}: word {:?} ends at {:?}, after the audio ({audio:?})",
+                        w.word, w.end
+                    ));
+                }
+                last = last.max(w.start);
+            }
+        };
     for e in events {
         match e {
             TtsEvent::Audio(f) => audio += f.duration(),
             TtsEvent::Words(w) => words.extend(w.iter().cloned()),
             TtsEvent::SegmentEnd => {
-                let mut last = Duration::ZERO;
-                for w in &words {
-                    if w.end < w.start || w.start < last {
-                        problems.push(format!(
-                            "segment {segment}: word {:?} at {:?}..{:?} goes backwards",
-                            w.word, w.start, w.end
-                        ));
-                    }
-                    if w.end > audio + WORD_SLACK {
-                        problems.push(format!(
-                            "segment {segment}: word {:?} ends at {:?}, after the audio \
-                             ({audio:?})",
-                            w.word, w.end
-                        ));
-                    }
-                    last = last.max(w.start);
-                }
+                check(segment, &words, audio, &mut problems);
                 words.clear();
                 audio = Duration::ZERO;
                 segment += 1;
@@ -282,6 +285,8 @@ fn word_timing_problems(events: &[TtsEvent]) -> Vec<String> {
             _ => {}
         }
     }
+    // a last segment without its SegmentEnd
+    check(segment, &words, audio, &mut problems);
     problems
 }
 
@@ -309,7 +314,7 @@ pub async fn check_stream(
             return;
         }
     };
-    let target = stream.output_format();
+    let target = format.unwrap_or(stream.output_format());
     let (mut input, output) = stream.split();
     let mut c = Collector::new(output);
     let is_end = |e: &TtsEvent| matches!(e, TtsEvent::SegmentEnd);
