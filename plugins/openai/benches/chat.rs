@@ -1,0 +1,2 @@
+//! Criterion bench (placeholder until written).
+fn main() {}
