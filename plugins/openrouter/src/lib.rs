@@ -66,7 +66,6 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[non_exhaustive]
 pub struct ProviderPreferences {
     /// Provider slugs to try in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
