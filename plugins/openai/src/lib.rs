@@ -4,6 +4,8 @@
 //! `base_url` (vLLM, Ollama, LM Studio, llama.cpp):
 //!
 //! - [`OpenAiLlm`]: streamed chat completions with tools and images;
+//! - [`OpenAiTts`]: `/audio/speech` as 24 kHz PCM frames streamed while the body arrives;
+//! - [`OpenAiStt`]: `/audio/transcriptions` with the utterance as WAV;
 //! - the public [`chat_completions`] client, shared with the OpenRouter plugin;
 //! - [`OpenAiPlugin`]: the [`Plugin`] factory that builds them from a [`ProviderConfig`].
 //!
@@ -14,17 +16,21 @@
 use std::sync::Arc;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
-use agents_core::{Llm, Result};
+use agents_core::{Llm, Result, Stt, Tts};
 
 pub mod chat_completions;
 mod config;
 pub mod endpoint;
 mod llm;
 pub mod sse;
+mod stt;
+mod tts;
 pub mod version;
 
 pub use config::API_KEY_ENV;
 pub use llm::{DEFAULT_LLM_MODEL, OpenAiLlm, OpenAiLlmBuilder};
+pub use stt::{DEFAULT_STT_MODEL, OpenAiStt, OpenAiSttBuilder, STT_INPUT_FORMAT};
+pub use tts::{DEFAULT_TTS_MODEL, DEFAULT_VOICE, OpenAiTts, OpenAiTtsBuilder, PCM_FORMAT};
 pub use version::VERSION;
 
 /// What this plugin is.
@@ -32,7 +38,7 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
     name: "openai",
     version: VERSION,
     description: "OpenAI and OpenAI-compatible chat, speech-to-text, text-to-speech, realtime and vision",
-    capabilities: &[Capability::Llm],
+    capabilities: &[Capability::Llm, Capability::Stt, Capability::Tts],
     env_vars: &[EnvVar {
         name: API_KEY_ENV,
         description: "OpenAI API key (any non-empty value for local servers that ignore it)",
@@ -63,5 +69,13 @@ impl Plugin for OpenAiPlugin {
 
     fn build_llm(&self, config: &ProviderConfig) -> Result<Arc<dyn Llm>> {
         Ok(Arc::new(OpenAiLlm::from_config(config)?))
+    }
+
+    fn build_stt(&self, config: &ProviderConfig) -> Result<Arc<dyn Stt>> {
+        Ok(Arc::new(OpenAiStt::from_config(config)?))
+    }
+
+    fn build_tts(&self, config: &ProviderConfig) -> Result<Arc<dyn Tts>> {
+        Ok(Arc::new(OpenAiTts::from_config(config)?))
     }
 }

@@ -86,7 +86,11 @@ async fn sends_headers_routing_and_fallbacks() {
     assert_eq!(body["model"], "anthropic/claude-sonnet-4.5");
     assert_eq!(
         body["models"],
-        json!(["anthropic/claude-sonnet-4.5", "openai/gpt-4o-mini", "google/gemini-2.5-pro"])
+        json!([
+            "anthropic/claude-sonnet-4.5",
+            "openai/gpt-4o-mini",
+            "google/gemini-2.5-pro"
+        ])
     );
     assert_eq!(
         body["provider"],
