@@ -6,6 +6,7 @@
 //! - [`OpenAiLlm`]: streamed chat completions with tools and images;
 //! - [`OpenAiTts`]: `/audio/speech` as 24 kHz PCM frames streamed while the body arrives;
 //! - [`OpenAiStt`]: `/audio/transcriptions` with the utterance as WAV;
+//! - [`OpenAiRealtime`]: speech-to-speech over the Realtime WebSocket (GA and beta);
 //! - the public [`chat_completions`] client, shared with the OpenRouter plugin;
 //! - [`OpenAiPlugin`]: the [`Plugin`] factory that builds them from a [`ProviderConfig`].
 //!
@@ -16,12 +17,13 @@
 use std::sync::Arc;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
-use agents_core::{Llm, Result, Stt, Tts};
+use agents_core::{Llm, Realtime, Result, Stt, Tts};
 
 pub mod chat_completions;
 mod config;
 pub mod endpoint;
 mod llm;
+mod realtime;
 pub mod sse;
 mod stt;
 mod tts;
@@ -29,6 +31,9 @@ pub mod version;
 
 pub use config::API_KEY_ENV;
 pub use llm::{DEFAULT_LLM_MODEL, OpenAiLlm, OpenAiLlmBuilder};
+pub use realtime::{
+    DEFAULT_REALTIME_MODEL, OpenAiRealtime, OpenAiRealtimeBuilder, REALTIME_FORMAT, RealtimeApi,
+};
 pub use stt::{DEFAULT_STT_MODEL, OpenAiStt, OpenAiSttBuilder, STT_INPUT_FORMAT};
 pub use tts::{DEFAULT_TTS_MODEL, DEFAULT_VOICE, OpenAiTts, OpenAiTtsBuilder, PCM_FORMAT};
 pub use version::VERSION;
@@ -38,7 +43,12 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
     name: "openai",
     version: VERSION,
     description: "OpenAI and OpenAI-compatible chat, speech-to-text, text-to-speech, realtime and vision",
-    capabilities: &[Capability::Llm, Capability::Stt, Capability::Tts],
+    capabilities: &[
+        Capability::Llm,
+        Capability::Stt,
+        Capability::Tts,
+        Capability::Realtime,
+    ],
     env_vars: &[EnvVar {
         name: API_KEY_ENV,
         description: "OpenAI API key (any non-empty value for local servers that ignore it)",
@@ -77,5 +87,9 @@ impl Plugin for OpenAiPlugin {
 
     fn build_tts(&self, config: &ProviderConfig) -> Result<Arc<dyn Tts>> {
         Ok(Arc::new(OpenAiTts::from_config(config)?))
+    }
+
+    fn build_realtime(&self, config: &ProviderConfig) -> Result<Arc<dyn Realtime>> {
+        Ok(Arc::new(OpenAiRealtime::from_config(config)?))
     }
 }

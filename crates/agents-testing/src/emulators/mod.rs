@@ -2,6 +2,7 @@
 //! with knobs for the faults real providers produce.
 
 pub mod openai;
+pub mod openai_realtime;
 pub mod server;
 
 pub use server::{
