@@ -20,23 +20,30 @@
 //! The minimum supported Rust version is 1.87; it is raised only in a minor release.
 
 pub mod audio;
+pub mod config;
 pub mod error;
+pub mod events;
 pub mod llm;
 pub mod plugin;
 pub mod processor;
 pub mod provider;
 pub mod realtime;
+pub mod registry;
 pub mod retry;
 pub mod stream;
 pub mod stt;
+pub mod tools;
 pub mod tts;
 pub mod turn;
 pub mod types;
 pub mod vad;
+pub mod video;
 pub mod video_llm;
 
 pub use audio::{AudioFormat, AudioFrame};
+pub use config::{AgentConfig, ConfigLoader};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{EventBus, EventSubscriber, SessionEvent};
 pub use llm::{ChatStream, Llm, LlmCapabilities};
 pub use plugin::{ApiKey, Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
 pub use provider::ProviderInfo;
@@ -44,12 +51,14 @@ pub use realtime::{
     Realtime, RealtimeBackend, RealtimeCapabilities, RealtimeEvent, RealtimeInput, RealtimeOptions,
     RealtimeSession, ResponseStatus,
 };
+pub use registry::Registry;
 pub use retry::{ConnectOptions, RetryAttempt, retry, retry_with};
 pub use stream::{EventSender, EventStream, event_channel};
 pub use stt::{
     RecognizeOptions, Stt, SttCapabilities, SttInput, SttInputSender, SttStream, SttStreamBackend,
     SttStreamOptions,
 };
+pub use tools::{Tool, ToolOutput, ToolRegistry, ToolResult};
 pub use tts::{
     SynthesizeOptions, Tts, TtsAudioStream, TtsCapabilities, TtsEvent, TtsInput, TtsInputSender,
     TtsStream, TtsStreamBackend,
@@ -61,6 +70,7 @@ pub use types::{
     SttUsage, TokenUsage, ToolCall, ToolChoice, ToolDefinition, VideoFrame, WordTiming,
 };
 pub use vad::Vad;
+pub use video::{VideoForwarder, VideoSubscriber};
 pub use video_llm::{VideoLlm, VideoOptions};
 
 /// Re-exported so that plugins implement the traits with the same macro version.
