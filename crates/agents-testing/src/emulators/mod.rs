@@ -2,6 +2,7 @@
 //! with knobs for the faults real providers produce.
 
 pub mod deepgram;
+pub mod elevenlabs;
 pub mod server;
 
 pub use server::{
