@@ -35,9 +35,8 @@ pub(crate) struct SessionSettings {
 
 impl SessionSettings {
     pub(crate) fn from_config(config: &AgentConfig, file: &Path) -> Result<Self> {
-        serde_json::from_value(serde_json::Value::Object(config.session.clone())).map_err(|e| {
-            Error::invalid_input(format!("[session] in {}: {e}", file.display()))
-        })
+        serde_json::from_value(serde_json::Value::Object(config.session.clone()))
+            .map_err(|e| Error::invalid_input(format!("[session] in {}: {e}", file.display())))
     }
 
     pub(crate) fn options(&self) -> SessionOptions {
@@ -90,7 +89,11 @@ pub(crate) struct Providers {
     pub(crate) turn_detector: Option<Arc<dyn TurnDetector>>,
 }
 
-fn required<'a>(section: &'a Option<ProviderConfig>, name: &str, file: &Path) -> Result<&'a ProviderConfig> {
+fn required<'a>(
+    section: &'a Option<ProviderConfig>,
+    name: &str,
+    file: &Path,
+) -> Result<&'a ProviderConfig> {
     section.as_ref().ok_or_else(|| {
         Error::invalid_input(format!(
             "{} has no [{name}] section; a voice agent needs stt, llm and tts",
@@ -100,7 +103,11 @@ fn required<'a>(section: &'a Option<ProviderConfig>, name: &str, file: &Path) ->
 }
 
 /// Builds every provider the config names; the first problem is the error.
-pub(crate) fn build_providers(registry: &Registry, config: &AgentConfig, file: &Path) -> Result<Providers> {
+pub(crate) fn build_providers(
+    registry: &Registry,
+    config: &AgentConfig,
+    file: &Path,
+) -> Result<Providers> {
     let stt = registry.build_stt(required(&config.stt, "stt", file)?)?;
     let llm = registry.build_llm(required(&config.llm, "llm", file)?)?;
     let tts = registry.build_tts(required(&config.tts, "tts", file)?)?;

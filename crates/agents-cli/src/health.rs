@@ -142,7 +142,10 @@ pub(crate) async fn run(config_path: &Path, json: bool) -> Result<ExitCode> {
     } else {
         for c in &checks {
             let mark = if c.ok { "ok  " } else { "FAIL" };
-            println!("{mark} [{}] {}: {} ({} ms)", c.section, c.provider, c.detail, c.millis);
+            println!(
+                "{mark} [{}] {}: {} ({} ms)",
+                c.section, c.provider, c.detail, c.millis
+            );
         }
     }
     Ok(if all_ok {

@@ -42,9 +42,10 @@ enum Command {
         /// Prints the session report as JSON on stdout.
         #[arg(long)]
         json: bool,
-        /// Feeds the recording and plays the reply at wall-clock speed.
+        /// Processes as fast as possible instead of feeding the recording and playing the
+        /// reply at wall-clock speed (timings are then not those of a live call).
         #[arg(long)]
-        realtime: bool,
+        fast: bool,
     },
     /// Runs a voice session from a config file on a WAV file and writes the reply.
     Run {
@@ -113,11 +114,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Demo {
-                output,
-                json,
-                realtime,
-            } => demo::run(&output, json, realtime).await,
+            Command::Demo { output, json, fast } => demo::run(&output, json, fast).await,
             Command::Run {
                 config,
                 input,

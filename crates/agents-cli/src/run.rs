@@ -61,7 +61,11 @@ pub(crate) async fn run(
     } else {
         crate::summary::print_report(&report);
         println!();
-        println!("wrote {} ({:.2} s of audio)", output.display(), report.output_duration.as_secs_f64());
+        println!(
+            "wrote {} ({:.2} s of audio)",
+            output.display(),
+            report.output_duration.as_secs_f64()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,9 +18,16 @@ pub(crate) fn print_report(report: &SessionReport) {
         }
         for call in &turn.tool_calls {
             let status = if call.is_error { "failed" } else { "ok" };
-            println!("tool:   {}({}) -> {} [{status}]", call.name, call.arguments, call.output);
+            println!(
+                "tool:   {}({}) -> {} [{status}]",
+                call.name, call.arguments, call.output
+            );
         }
-        let cut = if turn.interrupted { " [interrupted]" } else { "" };
+        let cut = if turn.interrupted {
+            " [interrupted]"
+        } else {
+            ""
+        };
         println!("agent:  {}{cut}", turn.agent_text);
         let m = &turn.metrics;
         println!(

@@ -166,6 +166,7 @@ async fn run_speech(
         let max_rounds = job.max_tool_rounds;
         let tool_timeout = job.tool_timeout;
         async move {
+            let reply_started = Instant::now();
             let mut produced = Produced::default();
             let mut tokenizer = SentenceTokenizer::new();
             let push = |sentence: String| {
@@ -219,6 +220,10 @@ async fn run_speech(
                                 Ok(ChatChunk::TextDelta { text }) => {
                                     if produced.metrics.llm_ttft.is_none() {
                                         produced.metrics.llm_ttft = Some(started.elapsed());
+                                    }
+                                    if produced.metrics.llm_first_text.is_none() {
+                                        produced.metrics.llm_first_text =
+                                            Some(reply_started.elapsed());
                                     }
                                     bus.emit(SessionEvent::LlmTextDelta { text: text.clone() });
                                     round_text.push_str(&text);
