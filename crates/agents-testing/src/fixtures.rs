@@ -215,6 +215,18 @@ mod tests {
     }
 
     #[test]
+    fn texts_match_the_generating_script() {
+        let script = std::fs::read_to_string(path("make-fixtures.sh")).unwrap();
+        for f in Fixture::ALL {
+            let line = script
+                .lines()
+                .find(|l| l.contains(f.file_name()))
+                .unwrap_or_else(|| panic!("{f} is not made by the script"));
+            assert!(line.contains(&format!("\"{}\"", f.text())), "{f}: {line}");
+        }
+    }
+
+    #[test]
     fn bad_wav_is_an_error() {
         assert!(decode_wav(b"RIFF....WAVE").is_err());
         assert!(decode_wav(&[]).is_err());

@@ -195,3 +195,26 @@ fn bad_scripts_are_errors() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn max_tokens_cuts_the_reply() {
+    let llm = MockLlm::builder()
+        .reply(MockReply::text("one two three four five"))
+        .build()
+        .unwrap();
+    let got: Vec<ChatChunk> = chunks(&llm, request("x").with_max_tokens(2))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got[0], ChatChunk::text("one"));
+    assert_eq!(got[1], ChatChunk::text(" two"));
+    assert!(matches!(got[2], ChatChunk::Usage { .. }));
+    assert_eq!(
+        got[3],
+        ChatChunk::Finish {
+            reason: FinishReason::Length
+        }
+    );
+    assert_eq!(got.len(), 4);
+}

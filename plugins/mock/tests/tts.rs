@@ -137,3 +137,23 @@ async fn latency_and_real_time_frames() {
     // 36 frames of 20 ms, 35 gaps
     assert!(started.elapsed() >= Duration::from_millis(250 + 35 * 20));
 }
+
+#[tokio::test]
+async fn speed_changes_the_duration_and_a_bad_speed_is_an_error() {
+    let tts = MockTts::new();
+    let fast = SynthesizeOptions::default().with_speed(2.0);
+    let events: Vec<TtsEvent> = tts
+        .synthesize("Hello there.", &fast)
+        .await
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(audio_of(&events), Duration::from_millis(360));
+    let err = tts
+        .stream(&SynthesizeOptions::default().with_speed(0.0))
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("speed"), "{err}");
+}

@@ -246,6 +246,30 @@ impl ExpectedError {
     }
 }
 
+/// Checks the rule every provider obeys: its `Debug` output never shows a secret (an API key
+/// given in its config).
+///
+/// ```
+/// use agents_core::plugin::ApiKey;
+/// use agents_testing::conformance::{check_debug_redacts, Outcome};
+///
+/// let key = ApiKey::new("sk-very-secret");
+/// assert_eq!(check_debug_redacts(&key, "sk-very-secret"), Outcome::Passed);
+/// assert!(matches!(check_debug_redacts(&"sk-very-secret", "sk-very-secret"), Outcome::Failed(_)));
+/// ```
+pub fn check_debug_redacts(value: &dyn fmt::Debug, secret: &str) -> Outcome {
+    if secret.is_empty() {
+        return Outcome::Failed("the secret to look for is empty".into());
+    }
+    let plain = format!("{value:?}");
+    let pretty = format!("{value:#?}");
+    if plain.contains(secret) || pretty.contains(secret) {
+        Outcome::Failed("the Debug output shows the secret".into())
+    } else {
+        Outcome::Passed
+    }
+}
+
 /// Bounded waits shared by the suites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -348,9 +348,13 @@ fn order_problems(events: &[SpeechEvent]) -> Vec<String> {
                 };
                 let same_utterance = match (span(e), fspan) {
                     (Some((start, _)), Some((_, fend))) => start + TIME_SLACK < fend,
-                    // Without times, a provider that marks utterances would have sent a
-                    // start or end of speech between two utterances.
-                    _ => uses_markers,
+                    // Without times: a provider that marks utterances would have sent a start
+                    // or end of speech between two utterances, and an interim of the same
+                    // utterance repeats (a prefix of) the final's words.
+                    _ => {
+                        let (i, f) = (normalize(e.text()), normalize(events[fi].text()));
+                        uses_markers && !i.is_empty() && (i.starts_with(&f) || f.starts_with(&i))
+                    }
                 };
                 if same_utterance {
                     problems.push(format!(
