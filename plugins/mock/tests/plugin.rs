@@ -149,3 +149,45 @@ fn bad_options_name_the_option() {
         .unwrap();
     assert!(err.to_string().contains("fail_status"), "{err}");
 }
+
+/// The README's config file, through the core's config loader and plugin registry.
+#[tokio::test]
+async fn config_file_and_registry() {
+    use agents_core::config::AgentConfig;
+    use agents_core::registry::Registry;
+    use std::sync::Arc;
+
+    let config = AgentConfig::from_toml_str(
+        r#"
+        [stt]
+        provider = "mock"
+        options = { transcripts = ["What is the weather in Paris today?"], latency_ms = 5 }
+
+        [llm]
+        provider = "mock"
+        options = { replies = ["It is sunny."], fail_next = 1, fail_status = 503 }
+        "#,
+    )
+    .unwrap();
+    let registry = Registry::new()
+        .with(Arc::new(agents_plugin_mock::MockPlugin))
+        .unwrap();
+    let stt = registry.build_stt(config.stt.as_ref().unwrap()).unwrap();
+    let audio = agents_testing::fixtures::Fixture::Weather16k
+        .load()
+        .unwrap();
+    let ev = stt
+        .recognize(&audio, &RecognizeOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ev.text(), "What is the weather in Paris today?");
+    let llm = registry.build_llm(config.llm.as_ref().unwrap()).unwrap();
+    let mut ctx = ChatContext::new();
+    ctx.push(ChatMessage::user("weather?"));
+    let err = llm.chat(ChatRequest::new(ctx.clone())).await.err().unwrap();
+    assert_eq!(err.status(), Some(503));
+    let text = collect_text(llm.chat(ChatRequest::new(ctx)).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(text, "It is sunny.");
+}
