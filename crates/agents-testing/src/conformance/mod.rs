@@ -246,6 +246,18 @@ impl ExpectedError {
     }
 }
 
+/// Awaits a call that opens a stream or session, at most `limit`.
+pub(crate) async fn open<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = agents_core::Result<T>>,
+) -> agents_core::Result<T> {
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+        Err(Error::timeout(format!(
+            "opening the stream took more than {limit:?}"
+        )))
+    })
+}
+
 /// Checks the rule every provider obeys: its `Debug` output never shows a secret (an API key
 /// given in its config).
 ///
