@@ -565,8 +565,9 @@ mod tests {
             segment("The weather is sunny.", 0, Some(1000)),
             segment("It will rain tomorrow afternoon.", 1000, Some(3000)),
         ];
+        assert_eq!(played_text(&segs, Duration::from_millis(500)), "The");
         assert_eq!(
-            played_text(&segs, Duration::from_millis(500)),
+            played_text(&segs, Duration::from_millis(600)),
             "The weather"
         );
         assert_eq!(
