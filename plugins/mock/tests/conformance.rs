@@ -125,6 +125,17 @@ async fn tts_suite_passes() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn tts_suite_passes_with_non_ascii_texts() {
+    let config = TtsSuiteConfig::default()
+        .with_texts(
+            "Grüß Gott!",
+            "Ça va très bien, merci — et vous, à Zürich aujourd’hui ?",
+        )
+        .with_output_formats(vec![]);
+    tts::run(&MockTts::new(), &config).await.assert_passed();
+}
+
+#[tokio::test(start_paused = true)]
 async fn tts_suite_passes_without_word_timings_and_with_pacing() {
     let tts = MockTts::builder()
         .word_timings(false)

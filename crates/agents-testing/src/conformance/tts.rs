@@ -319,7 +319,12 @@ pub async fn check_stream(
     let mut c = Collector::new(output, config.timeouts.event);
     let is_end = |e: &TtsEvent| matches!(e, TtsEvent::SegmentEnd);
     let mut flush_problems = Vec::new();
-    let halves = config.short_text.split_at(config.short_text.len() / 2);
+    let text = &config.short_text;
+    let mid = (0..=text.len() / 2)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    let halves = text.split_at(mid);
     let texts = [
         vec![halves.0.to_string(), halves.1.to_string()],
         vec![config.long_text.clone()],
