@@ -393,3 +393,33 @@ async fn a_provider_that_stops_reading_is_reported_not_hung() {
         "{report}"
     );
 }
+
+/// Hears speech everywhere and takes frames of any size.
+struct AlwaysSpeech;
+
+impl agents_core::Vad for AlwaysSpeech {
+    fn input_format(&self) -> AudioFormat {
+        AudioFormat::MONO_16K
+    }
+
+    fn frame_samples(&self) -> usize {
+        160
+    }
+
+    fn speech_probability(&mut self, _frame: &[i16]) -> Result<f32> {
+        Ok(1.5)
+    }
+
+    fn reset(&mut self) {}
+}
+
+#[test]
+fn broken_vad_is_reported() {
+    use agents_testing::conformance::vad::{self, VadSuiteConfig};
+    let report = vad::run(&mut AlwaysSpeech, &VadSuiteConfig::default());
+    assert!(report.failed("vad-1"), "{report}");
+    assert!(report.failed("vad-3"), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("speech starts in silence"), "{text}");
+    assert!(text.contains("outside [0, 1]"), "{text}");
+}

@@ -2,12 +2,13 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use agents_core::{AudioFormat, Error, ErrorKind};
-use agents_plugin_mock::{MockLlm, MockReply, MockStt, MockTts, MockVideoLlm};
+use agents_plugin_mock::{MockLlm, MockReply, MockStt, MockTts, MockVad, MockVideoLlm};
 use agents_testing::conformance::{
     ExpectedError, ExpectedText,
     llm::{self, LlmFailingConfig, LlmSuiteConfig},
     stt::{self, SttFailingConfig, SttSuiteConfig},
     tts::{self, TtsFailingConfig, TtsSuiteConfig},
+    vad::{self, VadSuiteConfig},
 };
 use agents_testing::fixtures::Fixture;
 
@@ -277,4 +278,11 @@ async fn video_llm_stream_obeys_the_llm_contract() {
         llm::reply_text(&chunks),
         "I see 2 frames; the latest is 4x2 at 2.0 s."
     );
+}
+
+#[test]
+fn vad_suite_passes() {
+    let report = vad::run(&mut MockVad::new(), &VadSuiteConfig::default());
+    report.assert_passed();
+    assert!(report.passed("vad-1") && report.passed("vad-3"), "{report}");
 }

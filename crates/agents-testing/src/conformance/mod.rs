@@ -1,5 +1,5 @@
 //! Conformance suites: the stream contracts of `docs/stream-contracts.md`, checked against any
-//! provider.
+//! provider: [`stt`], [`llm`], [`tts`], and the per-frame [`vad`] rules.
 //!
 //! Every plugin runs them from its own tests (`plugins/<name>/tests/conformance.rs`), pointed
 //! at its emulator or, for the mock plugin, at the mocks themselves:
@@ -26,6 +26,7 @@ mod collect;
 pub mod llm;
 pub mod stt;
 pub mod tts;
+pub mod vad;
 
 use std::fmt;
 use std::time::Duration;
