@@ -156,25 +156,10 @@ pub fn load(fixture: Fixture) -> Result<AudioFrame> {
     fixture.load()
 }
 
-/// Decodes a 16-bit PCM WAV file held in memory. Other sample formats are an
-/// [`ErrorKind::Unsupported`](agents_core::ErrorKind) error; a malformed file is
-/// `InvalidInput`.
+/// Decodes a WAV file held in memory with the core's reader
+/// ([`agents_core::audio::read_wav_from`]); a malformed file is an `InvalidInput` error.
 pub fn decode_wav(bytes: &[u8]) -> Result<AudioFrame> {
-    let reader = hound::WavReader::new(Cursor::new(bytes))
-        .map_err(|e| Error::invalid_input(format!("not a readable WAV file: {e}")))?;
-    let spec = reader.spec();
-    if spec.sample_format != hound::SampleFormat::Int || spec.bits_per_sample != 16 {
-        return Err(Error::unsupported(format!(
-            "WAV sample format {:?} with {} bits is not 16-bit PCM",
-            spec.sample_format, spec.bits_per_sample
-        )));
-    }
-    let format = AudioFormat::new(spec.sample_rate, spec.channels)?;
-    let samples = reader
-        .into_samples::<i16>()
-        .collect::<std::result::Result<Vec<i16>, _>>()
-        .map_err(|e| Error::invalid_input(format!("truncated WAV data: {e}")))?;
-    AudioFrame::new(samples, format)
+    agents_core::audio::read_wav_from(Cursor::new(bytes))
 }
 
 /// Splits `audio` into frames of `duration` (the last one may be shorter), as a transport
@@ -227,6 +212,18 @@ mod tests {
         let samples = audio.samples();
         assert!(agents_core::audio::rms(&samples[..pad]) < 0.001);
         assert!(agents_core::audio::rms(&samples[samples.len() - pad..]) < 0.001);
+    }
+
+    #[test]
+    fn texts_match_the_generating_script() {
+        let script = std::fs::read_to_string(path("make-fixtures.sh")).unwrap();
+        for f in Fixture::ALL {
+            let line = script
+                .lines()
+                .find(|l| l.contains(f.file_name()))
+                .unwrap_or_else(|| panic!("{f} is not made by the script"));
+            assert!(line.contains(&format!("\"{}\"", f.text())), "{f}: {line}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The suites can fail: deliberately broken providers must be reported, rule by rule.
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
 use std::time::Duration;
 
@@ -347,4 +347,79 @@ async fn llm_failing_suite_reports_extra_errors_and_wrong_kinds() {
     )
     .await;
     assert!(report.failed("llm-5"), "{report}");
+}
+
+/// Opens streams but never reads their input: pushes block. The suites must report it and
+/// not hang.
+struct DeafStt;
+
+#[async_trait]
+impl Stt for DeafStt {
+    fn info(&self) -> ProviderInfo {
+        ProviderInfo::new("broken", "deaf")
+    }
+
+    fn capabilities(&self) -> SttCapabilities {
+        SttCapabilities::new(AudioFormat::MONO_16K).with_streaming(true)
+    }
+
+    async fn recognize_native(&self, _: &AudioFrame, _: &RecognizeOptions) -> Result<SpeechEvent> {
+        std::future::pending().await
+    }
+
+    async fn stream(&self, _: &SttStreamOptions) -> Result<SttStream> {
+        let (stream, backend) = SttStream::channel(AudioFormat::MONO_16K);
+        tokio::spawn(async move {
+            let _keep = backend;
+            std::future::pending::<()>().await;
+        });
+        Ok(stream)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_provider_that_stops_reading_is_reported_not_hung() {
+    let config = SttSuiteConfig::default()
+        .with_timeouts(short())
+        .with_format_fixtures(vec![]);
+    let report = tokio::time::timeout(Duration::from_secs(60), stt::run(&DeafStt, &config))
+        .await
+        .expect("the suite must not hang");
+    for rule in ["stt-5", "stt-6", "stt-8", "stt-9"] {
+        assert!(report.failed(rule), "{rule} should fail:\n{report}");
+    }
+    assert!(
+        report.to_string().contains("stopped reading input"),
+        "{report}"
+    );
+}
+
+/// Hears speech everywhere and takes frames of any size.
+struct AlwaysSpeech;
+
+impl agents_core::Vad for AlwaysSpeech {
+    fn input_format(&self) -> AudioFormat {
+        AudioFormat::MONO_16K
+    }
+
+    fn frame_samples(&self) -> usize {
+        160
+    }
+
+    fn speech_probability(&mut self, _frame: &[i16]) -> Result<f32> {
+        Ok(1.5)
+    }
+
+    fn reset(&mut self) {}
+}
+
+#[test]
+fn broken_vad_is_reported() {
+    use agents_testing::conformance::vad::{self, VadSuiteConfig};
+    let report = vad::run(&mut AlwaysSpeech, &VadSuiteConfig::default());
+    assert!(report.failed("vad-1"), "{report}");
+    assert!(report.failed("vad-3"), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("speech starts in silence"), "{text}");
+    assert!(text.contains("outside [0, 1]"), "{text}");
 }

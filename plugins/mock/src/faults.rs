@@ -39,6 +39,7 @@ struct FaultState {
 
 /// What a call may go on to do: fail after this many items.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct CallPlan {
     /// Fail with the error after yielding this many items.
     pub fail_after: Option<(usize, Error)>,

@@ -88,34 +88,33 @@ impl MockReply {
         Ok(())
     }
 
-    /// The chunks of this reply for `request`.
+    /// The chunks of this reply for `request`. A reply longer than `request.max_tokens`
+    /// deltas is cut there and finishes with `Length`, without its tool calls.
     pub(crate) fn chunks(&self, request: &ChatRequest) -> Vec<ChatChunk> {
-        let mut out: Vec<ChatChunk> = split_deltas(&self.text)
-            .into_iter()
-            .map(ChatChunk::text)
-            .collect();
+        let mut deltas = split_deltas(&self.text);
+        let limit = request.max_tokens.map(|m| m as usize);
+        let cut = limit.is_some_and(|m| deltas.len() > m);
+        if let Some(m) = limit.filter(|_| cut) {
+            deltas.truncate(m);
+        }
+        let mut out: Vec<ChatChunk> = deltas.into_iter().map(ChatChunk::text).collect();
         let deltas = out.len();
+        if cut {
+            let usage = self.usage.unwrap_or_else(|| usage_for(request, deltas, 0));
+            out.push(ChatChunk::Usage { usage });
+            out.push(ChatChunk::Finish {
+                reason: FinishReason::Length,
+            });
+            return out;
+        }
         out.extend(
             self.tool_calls
                 .iter()
                 .map(|c| ChatChunk::ToolCall { call: c.clone() }),
         );
-        let usage = self.usage.unwrap_or_else(|| {
-            let prompt: usize = request
-                .context
-                .messages()
-                .iter()
-                .map(|m| m.text().split_whitespace().count() + 4)
-                .sum();
-            let completion = (deltas + 8 * self.tool_calls.len()) as u32;
-            let prompt = prompt as u32;
-            TokenUsage {
-                prompt_tokens: prompt,
-                completion_tokens: completion,
-                cached_tokens: 0,
-                total_tokens: prompt + completion,
-            }
-        });
+        let usage = self
+            .usage
+            .unwrap_or_else(|| usage_for(request, deltas, self.tool_calls.len()));
         out.push(ChatChunk::Usage { usage });
         let reason = self
             .finish
@@ -127,6 +126,24 @@ impl MockReply {
             });
         out.push(ChatChunk::Finish { reason });
         out
+    }
+}
+
+/// Usage counted in words: 4 per message plus its words, 1 per delta, 8 per tool call.
+fn usage_for(request: &ChatRequest, deltas: usize, tool_calls: usize) -> TokenUsage {
+    let prompt: usize = request
+        .context
+        .messages()
+        .iter()
+        .map(|m| m.text().split_whitespace().count() + 4)
+        .sum();
+    let completion = (deltas + 8 * tool_calls) as u32;
+    let prompt = prompt as u32;
+    TokenUsage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        cached_tokens: 0,
+        total_tokens: prompt + completion,
     }
 }
 
@@ -206,7 +223,8 @@ pub(crate) fn chunk_stream(chunks: Vec<ChatChunk>, timing: Timing, plan: CallPla
 /// and the answer after the tool result are two replies). With no reply scripted it echoes the
 /// last user message as `"You said: <text>"` (or the last tool result as
 /// `"Tool result: <text>"`). Replies stream as word-sized text deltas, then the tool calls,
-/// then usage, then the finish reason. Every request is recorded for assertions.
+/// then usage, then the finish reason. A reply longer than the request's `max_tokens` (counted
+/// in deltas) is cut and finishes with `Length`. Every request is recorded for assertions.
 ///
 /// ```
 /// use agents_core::{ChatContext, ChatMessage, ChatRequest, Llm};

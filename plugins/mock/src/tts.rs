@@ -18,7 +18,8 @@ use crate::faults::{CallPlan, Emitter, Faults};
 /// [`MockTtsBuilder::min_duration`] (default 100 ms), rounded up to whole 20 ms frames. Each
 /// segment yields its word timings first (spread over the audio in proportion to word
 /// length), then the audio in 20 ms frames, then `SegmentEnd`. A stream synthesizes at each
-/// `flush` and at `end_input`.
+/// `flush` and at `end_input`. [`SynthesizeOptions::speed`] (0.25 to 4.0) divides the time per
+/// character; the voice and language options are accepted and ignored.
 ///
 /// ```
 /// use agents_core::{SynthesizeOptions, Tts, TtsEvent};
@@ -69,6 +70,23 @@ impl Default for TtsConfig {
             latency: Duration::ZERO,
             frame_latency: Duration::ZERO,
         }
+    }
+}
+
+impl TtsConfig {
+    /// The settings for one call: `speed` divides the time per character.
+    fn for_options(&self, options: &SynthesizeOptions) -> Result<TtsConfig> {
+        let mut c = self.clone();
+        if let Some(speed) = options.speed {
+            if !(speed.is_finite() && (0.25..=4.0).contains(&speed)) {
+                return Err(Error::invalid_input(format!(
+                    "speed must be between 0.25 and 4.0, got {speed}"
+                ))
+                .with_provider("mock"));
+            }
+            c.per_char = c.per_char.div_f32(speed);
+        }
+        Ok(c)
     }
 }
 
@@ -279,12 +297,12 @@ impl Tts for MockTts {
     }
 
     async fn synthesize(&self, text: &str, options: &SynthesizeOptions) -> Result<TtsAudioStream> {
+        let config = self.config.for_options(options)?;
         let plan = self
             .faults
             .begin_call()
             .map_err(|e| e.with_provider("mock"))?;
         let (tx, stream) = TtsAudioStream::channel(self.config.format, options);
-        let config = self.config.clone();
         let text = text.to_string();
         tokio::spawn(async move {
             let mut out = Emitter::new(tx, config.latency, plan);
@@ -294,12 +312,13 @@ impl Tts for MockTts {
     }
 
     async fn stream(&self, options: &SynthesizeOptions) -> Result<TtsStream> {
+        let config = self.config.for_options(options)?;
         let plan = self
             .faults
             .begin_call()
             .map_err(|e| e.with_provider("mock"))?;
         let (stream, backend) = TtsStream::channel(self.config.format, options);
-        tokio::spawn(run_stream(self.config.clone(), backend, plan));
+        tokio::spawn(run_stream(config, backend, plan));
         Ok(stream)
     }
 }

@@ -7,7 +7,7 @@ use crate::faults::Faults;
 /// An energy-based voice activity detector: 16 kHz mono, 160-sample (10 ms) frames.
 ///
 /// The probability is `0.5 * rms / threshold`, capped at 1: exactly 0.5 at the threshold,
-/// 0 for digital silence.
+/// 0 for digital silence. It has no latency setting: per-frame work is synchronous.
 ///
 /// ```
 /// use agents_core::Vad;

@@ -2,12 +2,13 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use agents_core::{AudioFormat, Error, ErrorKind};
-use agents_plugin_mock::{MockLlm, MockReply, MockStt, MockTts, MockVideoLlm};
+use agents_plugin_mock::{MockLlm, MockReply, MockStt, MockTts, MockVad, MockVideoLlm};
 use agents_testing::conformance::{
     ExpectedError, ExpectedText,
     llm::{self, LlmFailingConfig, LlmSuiteConfig},
     stt::{self, SttFailingConfig, SttSuiteConfig},
     tts::{self, TtsFailingConfig, TtsSuiteConfig},
+    vad::{self, VadSuiteConfig},
 };
 use agents_testing::fixtures::Fixture;
 
@@ -26,7 +27,7 @@ fn stt_config() -> SttSuiteConfig {
         .with_expect_interim(true)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stt_suite_passes() {
     let report = stt::run(&weather_stt(), &stt_config().with_format_fixtures(vec![])).await;
     report.assert_passed();
@@ -37,7 +38,7 @@ async fn stt_suite_passes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stt_suite_passes_unscripted_with_padded_speech() {
     let config = SttSuiteConfig::default()
         .with_fixture(Fixture::HelloPadded16k)
@@ -46,7 +47,7 @@ async fn stt_suite_passes_unscripted_with_padded_speech() {
     stt::run(&MockStt::new(), &config).await.assert_passed();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stt_suite_passes_with_realtime_pacing_and_latency() {
     let stt = MockStt::builder()
         .transcript("hello")
@@ -63,8 +64,7 @@ async fn stt_suite_passes_with_realtime_pacing_and_latency() {
 }
 
 /// stt-1: audio at 48 kHz mono and 44.1 kHz stereo is converted by the core.
-#[tokio::test]
-#[ignore = "needs the rubato resampler"]
+#[tokio::test(start_paused = true)]
 async fn stt_format_conversion() {
     let config =
         stt_config().with_format_fixtures(vec![Fixture::Hello48k, Fixture::HelloStereo44k]);
@@ -73,7 +73,7 @@ async fn stt_format_conversion() {
     assert!(report.passed("stt-1"), "{report}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stt_failing_suites() {
     let stt = MockStt::builder()
         .fail_next(2, Error::provider_status(503, "overloaded"))
@@ -104,7 +104,7 @@ async fn stt_failing_suites() {
     stt::run_failing(&stt, &config).await.assert_passed();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stt_failing_suite_fails_on_a_healthy_provider() {
     let report =
         stt::run_failing(&weather_stt(), &SttFailingConfig::new(ExpectedError::any())).await;
@@ -112,7 +112,7 @@ async fn stt_failing_suite_fails_on_a_healthy_provider() {
     assert!(report.failed("stt-7"), "{report}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tts_suite_passes() {
     let report = tts::run(
         &MockTts::new(),
@@ -125,7 +125,18 @@ async fn tts_suite_passes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn tts_suite_passes_with_non_ascii_texts() {
+    let config = TtsSuiteConfig::default()
+        .with_texts(
+            "Grüße", // 7 bytes: the middle falls inside "ü"
+            "Ça va très bien, merci — et vous, à Zürich aujourd’hui ?",
+        )
+        .with_output_formats(vec![]);
+    tts::run(&MockTts::new(), &config).await.assert_passed();
+}
+
+#[tokio::test(start_paused = true)]
 async fn tts_suite_passes_without_word_timings_and_with_pacing() {
     let tts = MockTts::builder()
         .word_timings(false)
@@ -138,15 +149,14 @@ async fn tts_suite_passes_without_word_timings_and_with_pacing() {
 }
 
 /// tts-1: the caller asks for 16 kHz and 48 kHz; the core converts from 24 kHz.
-#[tokio::test]
-#[ignore = "needs the rubato resampler"]
+#[tokio::test(start_paused = true)]
 async fn tts_format_conversion() {
     let config = TtsSuiteConfig::default()
         .with_output_formats(vec![AudioFormat::MONO_16K, AudioFormat::MONO_48K]);
     tts::run(&MockTts::new(), &config).await.assert_passed();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tts_failing_suites() {
     let tts = MockTts::builder()
         .fail_next(2, Error::provider_status(503, "busy"))
@@ -168,7 +178,7 @@ async fn tts_failing_suites() {
     .assert_passed();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn llm_suite_passes_scripted_and_echo() {
     let llm = MockLlm::builder()
         .reply(MockReply::text("Hello! How can I help you today?"))
@@ -199,7 +209,7 @@ async fn llm_suite_passes_scripted_and_echo() {
     report.assert_passed();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn llm_suite_passes_with_latency() {
     let llm = MockLlm::builder()
         .latency(std::time::Duration::from_millis(20))
@@ -211,7 +221,7 @@ async fn llm_suite_passes_with_latency() {
         .assert_passed();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn llm_failing_suites() {
     let llm = MockLlm::builder()
         .fail_next(1, Error::auth("bad key"))
@@ -240,7 +250,7 @@ async fn llm_failing_suites() {
 }
 
 /// The video model's chat stream obeys the LLM contract too.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn video_llm_stream_obeys_the_llm_contract() {
     use agents_core::{ChatChunk, PixelFormat, VideoFrame, VideoLlm};
     use futures::StreamExt;
@@ -268,4 +278,11 @@ async fn video_llm_stream_obeys_the_llm_contract() {
         llm::reply_text(&chunks),
         "I see 2 frames; the latest is 4x2 at 2.0 s."
     );
+}
+
+#[test]
+fn vad_suite_passes() {
+    let report = vad::run(&mut MockVad::new(), &VadSuiteConfig::default());
+    report.assert_passed();
+    assert!(report.passed("vad-1") && report.passed("vad-3"), "{report}");
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 /// Reads a stream into a log while the suite drives the input side.
 pub(crate) struct Collector<S, T> {
     stream: S,
+    limit: Duration,
     pub(crate) items: Vec<agents_core::Result<T>>,
     pub(crate) ended: bool,
 }
@@ -13,17 +14,39 @@ impl<S, T> Collector<S, T>
 where
     S: futures_util::Stream<Item = agents_core::Result<T>> + Unpin,
 {
-    pub(crate) fn new(stream: S) -> Self {
+    /// A collector whose input-side calls may block for at most `limit`.
+    pub(crate) fn new(stream: S, limit: Duration) -> Self {
         Collector {
             stream,
+            limit,
             items: Vec::new(),
             ended: false,
         }
     }
 
-    /// Runs `fut` to completion while recording whatever the stream yields meanwhile, so that
-    /// a provider blocked on a full output channel never deadlocks the input side.
-    pub(crate) async fn during<F: std::future::Future>(&mut self, fut: F) -> F::Output {
+    /// Runs an input-side call (push, flush, end of input) to completion while recording
+    /// whatever the stream yields meanwhile, so that a provider blocked on a full output
+    /// channel never deadlocks the input side. A call still blocked after the limit (a provider
+    /// that stopped reading its input) is a `Timeout` error.
+    pub(crate) async fn during<F, R>(&mut self, fut: F) -> agents_core::Result<R>
+    where
+        F: std::future::Future<Output = agents_core::Result<R>>,
+    {
+        let limit = self.limit;
+        match tokio::time::timeout(limit, self.poll_during(fut)).await {
+            Ok(out) => out,
+            Err(_) => Err(agents_core::Error::timeout(format!(
+                "the call blocked for more than {limit:?} (the provider stopped reading input)"
+            ))),
+        }
+    }
+
+    /// Waits `d` while recording the stream.
+    pub(crate) async fn pause(&mut self, d: Duration) {
+        self.poll_during(tokio::time::sleep(d)).await;
+    }
+
+    async fn poll_during<F: std::future::Future>(&mut self, fut: F) -> F::Output {
         use futures_util::StreamExt;
         tokio::pin!(fut);
         loop {

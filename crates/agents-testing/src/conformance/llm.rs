@@ -169,7 +169,7 @@ async fn collect(
         .await
         .map_err(|_| format!("chat did not answer within {limit:?}"))?
         .map_err(|e| format!("chat failed: {e}"))?;
-    let mut c = Collector::new(stream);
+    let mut c = Collector::new(stream, limit);
     if !c.read_to_end(limit).await {
         return Err(format!("the stream did not end within {limit:?}"));
     }
@@ -282,7 +282,7 @@ pub async fn check_drop(llm: &dyn Llm, config: &LlmSuiteConfig, report: &mut Sui
             return;
         }
     };
-    let mut c = Collector::new(stream);
+    let mut c = Collector::new(stream, config.timeouts.event);
     let _ = c.until(0, config.timeouts.event, |_| true).await;
     let started = Instant::now();
     drop(c.into_stream());
@@ -356,7 +356,7 @@ pub async fn run_failing(llm: &dyn Llm, config: &LlmFailingConfig) -> SuiteRepor
             },
         ),
         Ok(Ok(stream)) => {
-            let mut c = Collector::new(stream);
+            let mut c = Collector::new(stream, config.timeouts.event);
             let ended = c.read_to_end(limit).await;
             let mut outcome = super::stt::failing_outcome(&c.items, ended, &config.expected);
             if outcome == Outcome::Passed

@@ -1,5 +1,5 @@
 //! Conformance suites: the stream contracts of `docs/stream-contracts.md`, checked against any
-//! provider.
+//! provider: [`stt`], [`llm`], [`tts`], and the per-frame [`vad`] rules.
 //!
 //! Every plugin runs them from its own tests (`plugins/<name>/tests/conformance.rs`), pointed
 //! at its emulator or, for the mock plugin, at the mocks themselves:
@@ -26,6 +26,7 @@ mod collect;
 pub mod llm;
 pub mod stt;
 pub mod tts;
+pub mod vad;
 
 use std::fmt;
 use std::time::Duration;
@@ -243,6 +244,42 @@ impl ExpectedError {
             }
         }
         Ok(())
+    }
+}
+
+/// Awaits a call that opens a stream or session, at most `limit`.
+pub(crate) async fn open<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = agents_core::Result<T>>,
+) -> agents_core::Result<T> {
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+        Err(Error::timeout(format!(
+            "opening the stream took more than {limit:?}"
+        )))
+    })
+}
+
+/// Checks the rule every provider obeys: its `Debug` output never shows a secret (an API key
+/// given in its config).
+///
+/// ```
+/// use agents_core::plugin::ApiKey;
+/// use agents_testing::conformance::{check_debug_redacts, Outcome};
+///
+/// let key = ApiKey::new("sk-very-secret");
+/// assert_eq!(check_debug_redacts(&key, "sk-very-secret"), Outcome::Passed);
+/// assert!(matches!(check_debug_redacts(&"sk-very-secret", "sk-very-secret"), Outcome::Failed(_)));
+/// ```
+pub fn check_debug_redacts(value: &dyn fmt::Debug, secret: &str) -> Outcome {
+    if secret.is_empty() {
+        return Outcome::Failed("the secret to look for is empty".into());
+    }
+    let plain = format!("{value:?}");
+    let pretty = format!("{value:#?}");
+    if plain.contains(secret) || pretty.contains(secret) {
+        Outcome::Failed("the Debug output shows the secret".into())
+    } else {
+        Outcome::Passed
     }
 }
 

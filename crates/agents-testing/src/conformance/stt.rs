@@ -184,9 +184,7 @@ where
             return Some(e);
         }
         if config.realtime_pacing {
-            collector
-                .during(tokio::time::sleep(config.frame_duration))
-                .await;
+            collector.pause(config.frame_duration).await;
         }
     }
     None
@@ -200,7 +198,12 @@ pub async fn check_stream(
     config: &SttSuiteConfig,
     report: &mut SuiteReport,
 ) {
-    let stream = match stt.stream(&SttStreamOptions::default()).await {
+    let stream = match super::open(
+        config.timeouts.stream,
+        stt.stream(&SttStreamOptions::default()),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             report.record(
@@ -219,7 +222,7 @@ pub async fn check_stream(
         }
     };
     let (mut input, events) = stream.split();
-    let mut c = Collector::new(events);
+    let mut c = Collector::new(events, config.timeouts.event);
     if let Some(e) = push_all(&mut input, &mut c, &frames, config).await {
         report.record(
             "stt-1",
@@ -348,9 +351,13 @@ fn order_problems(events: &[SpeechEvent]) -> Vec<String> {
                 };
                 let same_utterance = match (span(e), fspan) {
                     (Some((start, _)), Some((_, fend))) => start + TIME_SLACK < fend,
-                    // Without times, a provider that marks utterances would have sent a
-                    // start or end of speech between two utterances.
-                    _ => uses_markers,
+                    // Without times: a provider that marks utterances would have sent a start
+                    // or end of speech between two utterances, and an interim of the same
+                    // utterance repeats (a prefix of) the final's words.
+                    _ => {
+                        let (i, f) = (normalize(e.text()), normalize(events[fi].text()));
+                        uses_markers && !i.is_empty() && (i.starts_with(&f) || f.starts_with(&i))
+                    }
                 };
                 if same_utterance {
                     problems.push(format!(
@@ -446,7 +453,12 @@ pub async fn check_flush(
     report: &mut SuiteReport,
 ) {
     let name = "flush yields a Final and the stream stays open";
-    let stream = match stt.stream(&SttStreamOptions::default()).await {
+    let stream = match super::open(
+        config.timeouts.stream,
+        stt.stream(&SttStreamOptions::default()),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             report.record(
@@ -466,7 +478,7 @@ pub async fn check_flush(
     };
     let is_final = |e: &SpeechEvent| e.kind == SpeechEventKind::Final && !e.text().is_empty();
     let (mut input, events) = stream.split();
-    let mut c = Collector::new(events);
+    let mut c = Collector::new(events, config.timeouts.event);
     let mut problems = Vec::new();
     for round in 1..=2 {
         let from = c.items.len();
@@ -555,13 +567,15 @@ async fn stream_once(
     audio: &AudioFrame,
     config: &SttSuiteConfig,
 ) -> Result<Vec<SpeechEvent>, String> {
-    let stream = stt
-        .stream(&SttStreamOptions::default())
-        .await
-        .map_err(|e| format!("stream() failed: {e}"))?;
+    let stream = super::open(
+        config.timeouts.stream,
+        stt.stream(&SttStreamOptions::default()),
+    )
+    .await
+    .map_err(|e| format!("stream() failed: {e}"))?;
     let frames = fixtures::chunk(audio, config.frame_duration).map_err(|e| e.to_string())?;
     let (mut input, events) = stream.split();
-    let mut c = Collector::new(events);
+    let mut c = Collector::new(events, config.timeouts.event);
     if let Some(e) = push_all(&mut input, &mut c, &frames, config).await {
         return Err(format!("push_frame failed: {e}"));
     }
@@ -586,7 +600,12 @@ pub async fn check_drop(
     report: &mut SuiteReport,
 ) {
     let name = "dropping the stream ends its task in bounded time";
-    let stream = match stt.stream(&SttStreamOptions::default()).await {
+    let stream = match super::open(
+        config.timeouts.stream,
+        stt.stream(&SttStreamOptions::default()),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             report.record(
@@ -599,7 +618,7 @@ pub async fn check_drop(
     };
     let (mut input, events) = stream.split();
     let frames = fixtures::chunk(audio, config.frame_duration).unwrap_or_default();
-    let mut c = Collector::new(events);
+    let mut c = Collector::new(events, config.timeouts.event);
     for f in frames.iter().take(10) {
         let _ = c.during(input.push_frame(f.clone())).await;
     }
@@ -721,7 +740,12 @@ pub async fn run_failing(stt: &dyn Stt, config: &SttFailingConfig) -> SuiteRepor
         report.record("stt-9", "recognize returns the classified error", outcome);
     }
     if config.check_stream {
-        let outcome = match stt.stream(&SttStreamOptions::default()).await {
+        let outcome = match super::open(
+            config.timeouts.stream,
+            stt.stream(&SttStreamOptions::default()),
+        )
+        .await
+        {
             Err(e) => match config.expected.matches(&e) {
                 Ok(()) => Outcome::Passed,
                 Err(why) => Outcome::Failed(why),
@@ -729,7 +753,7 @@ pub async fn run_failing(stt: &dyn Stt, config: &SttFailingConfig) -> SuiteRepor
             Ok(stream) => {
                 let frames = fixtures::chunk(&audio, Duration::from_millis(20)).unwrap_or_default();
                 let (mut input, events) = stream.split();
-                let mut c = Collector::new(events);
+                let mut c = Collector::new(events, config.timeouts.event);
                 for f in frames {
                     if c.during(input.push_frame(f)).await.is_err() {
                         break;

@@ -105,7 +105,7 @@ async fn synthesize(
         .await
         .map_err(|_| format!("synthesize did not answer within {limit:?}"))?
         .map_err(|e| format!("synthesize failed: {e}"))?;
-    let mut c = Collector::new(stream);
+    let mut c = Collector::new(stream, limit);
     let ended = c.read_to_end(limit).await;
     Ok(Synthesis {
         errors: c.errors(),
@@ -303,7 +303,7 @@ pub async fn check_stream(
     if let Some(f) = format {
         options = options.with_output_format(f);
     }
-    let stream = match tts.stream(&options).await {
+    let stream = match super::open(config.timeouts.stream, tts.stream(&options)).await {
         Ok(s) => s,
         Err(e) => {
             report.record(
@@ -316,10 +316,15 @@ pub async fn check_stream(
     };
     let target = format.unwrap_or(stream.output_format());
     let (mut input, output) = stream.split();
-    let mut c = Collector::new(output);
+    let mut c = Collector::new(output, config.timeouts.event);
     let is_end = |e: &TtsEvent| matches!(e, TtsEvent::SegmentEnd);
     let mut flush_problems = Vec::new();
-    let halves = config.short_text.split_at(config.short_text.len() / 2);
+    let text = &config.short_text;
+    let mid = (0..=text.len() / 2)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    let halves = text.split_at(mid);
     let texts = [
         vec![halves.0.to_string(), halves.1.to_string()],
         vec![config.long_text.clone()],
@@ -418,7 +423,12 @@ pub async fn check_stream(
 /// ends within bounded time, observed as the input half closing.
 pub async fn check_drop(tts: &dyn Tts, config: &TtsSuiteConfig, report: &mut SuiteReport) {
     let name = "dropping the stream stops synthesis in bounded time";
-    let stream = match tts.stream(&SynthesizeOptions::default()).await {
+    let stream = match super::open(
+        config.timeouts.stream,
+        tts.stream(&SynthesizeOptions::default()),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             report.record(
@@ -430,7 +440,7 @@ pub async fn check_drop(tts: &dyn Tts, config: &TtsSuiteConfig, report: &mut Sui
         }
     };
     let (mut input, output) = stream.split();
-    let mut c = Collector::new(output);
+    let mut c = Collector::new(output, config.timeouts.event);
     let _ = c.during(input.push_text(config.long_text.clone())).await;
     let _ = c.during(input.flush()).await;
     let got_audio = c
@@ -530,7 +540,7 @@ pub async fn run_failing(tts: &dyn Tts, config: &TtsFailingConfig) -> SuiteRepor
                 Err(why) => Outcome::Failed(why),
             },
             Ok(Ok(stream)) => {
-                let mut c = Collector::new(stream);
+                let mut c = Collector::new(stream, config.timeouts.event);
                 let ended = c.read_to_end(limit).await;
                 super::stt::failing_outcome(&c.items, ended, &config.expected)
             }
@@ -542,14 +552,19 @@ pub async fn run_failing(tts: &dyn Tts, config: &TtsFailingConfig) -> SuiteRepor
         );
     }
     if config.check_stream {
-        let outcome = match tts.stream(&SynthesizeOptions::default()).await {
+        let outcome = match super::open(
+            config.timeouts.stream,
+            tts.stream(&SynthesizeOptions::default()),
+        )
+        .await
+        {
             Err(e) => match config.expected.matches(&e) {
                 Ok(()) => Outcome::Passed,
                 Err(why) => Outcome::Failed(why),
             },
             Ok(stream) => {
                 let (mut input, output) = stream.split();
-                let mut c = Collector::new(output);
+                let mut c = Collector::new(output, config.timeouts.event);
                 let _ = c.during(input.push_text(config.text.clone())).await;
                 let _ = c.during(input.end_input()).await;
                 let ended = c.read_to_end(limit).await;
