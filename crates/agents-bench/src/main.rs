@@ -1,0 +1,125 @@
+//! `agents-bench`: the performance measurements of the agents framework.
+//!
+//! - `all --json-out target/bench/report.json --markdown-out docs/benchmarks.md`: the
+//!   criterion benches (through `cargo bench`), every load scenario, and both reports;
+//! - `load --sessions N --duration S`: N full voice sessions in real time;
+//! - `stt-streams --streams N --duration S`: N Deepgram streams in real time;
+//! - `llm-tokens`: client CPU per streamed token and socket-to-application latency;
+//! - `resampler-quality`: alias rejection of the 48 -> 16 kHz resampler;
+//! - `cold-start`, `ready`: start-up time and memory before a session;
+//! - `criterion`: the criterion benches alone;
+//! - `serve-emulators`: the provider emulators, for the other commands' child process.
+//!
+//! Every measured client runs in this process; the emulators run in a child process so that
+//! the CPU and memory figures are the client's alone.
+
+mod clip;
+mod cold;
+mod emulators;
+mod load;
+mod procstat;
+mod stats;
+mod stt_streams;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agents_core::{Registry, Result};
+use clap::{Parser, Subcommand};
+
+/// Benchmarks and a load harness for the agents framework.
+#[derive(Debug, Parser)]
+#[command(name = "agents-bench", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Starts the provider emulators, prints their URLs as JSON and serves until stdin closes.
+    ServeEmulators,
+    /// N concurrent full voice sessions in real time; prints JSON.
+    Load {
+        /// Concurrent sessions.
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+        /// Seconds of audio fed to each session.
+        #[arg(long, default_value_t = 20.0)]
+        duration: f64,
+    },
+    /// N concurrent real-time Deepgram streams; prints JSON.
+    SttStreams {
+        /// Concurrent streams.
+        #[arg(long, default_value_t = 100)]
+        streams: usize,
+        /// Seconds of audio fed to each stream.
+        #[arg(long, default_value_t = 20.0)]
+        duration: f64,
+    },
+    /// Links every plugin, builds the registry and a client per capability, prints its memory.
+    Ready,
+    /// Times spawning `agents-bench ready` and `agents plugins`; prints JSON.
+    ColdStart {
+        /// Spawns per measurement.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
+}
+
+/// Every plugin, as linked into the `agents` binary.
+pub(crate) fn registry() -> Result<Registry> {
+    Registry::new()
+        .with(Arc::new(agents_plugin_mock::MockPlugin))?
+        .with(Arc::new(agents_plugin_openai::OpenAiPlugin))?
+        .with(Arc::new(agents_plugin_openrouter::OpenRouterPlugin))?
+        .with(Arc::new(agents_plugin_deepgram::DeepgramPlugin))?
+        .with(Arc::new(agents_plugin_elevenlabs::ElevenLabsPlugin))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| agents_core::Error::connection(format!("cannot start tokio: {e}")))
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.02))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::ServeEmulators => runtime()?.block_on(emulators::serve()),
+        Command::Load { sessions, duration } => {
+            let r = runtime()?.block_on(load::run(sessions, secs(duration)))?;
+            print_json(&r)
+        }
+        Command::SttStreams { streams, duration } => {
+            let r = runtime()?.block_on(stt_streams::run(streams, secs(duration)))?;
+            print_json(&r)
+        }
+        Command::Ready => {
+            let r = cold::ready()?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
+        Command::ColdStart { runs } => print_json(&cold::cold_start(runs.max(1))?),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agents-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
