@@ -206,6 +206,10 @@ pub(crate) struct LoadResult {
     pub(crate) error_samples: Vec<String>,
     /// Emulator process CPU seconds over the span (for scale; not in the client figure).
     pub(crate) emulator_cpu_s: f64,
+    /// Emulator process resident memory at the end, MiB (not in the client figure).
+    pub(crate) emulator_rss_mib: f64,
+    /// Seconds per cycle of the input (300 ms silence, the question, silence).
+    pub(crate) cycle_s: f64,
 }
 
 /// Runs `sessions` sessions for `duration`.
@@ -278,6 +282,7 @@ pub(crate) async fn run(sessions: usize, duration: Duration) -> Result<LoadResul
     tokio::time::sleep_until(start + duration).await;
     let cpu_used = cpu.elapsed();
     let emu_cpu_used = procstat::cpu_time_of(emu.pid()).saturating_sub(emu_cpu);
+    let emu_rss = procstat::rss_of(emu.pid());
 
     let mut reports: Vec<SessionReport> = Vec::with_capacity(sessions);
     let mut error_samples = Vec::new();
@@ -356,5 +361,7 @@ pub(crate) async fn run(sessions: usize, duration: Duration) -> Result<LoadResul
         errors,
         error_samples,
         emulator_cpu_s: emu_cpu_used.as_secs_f64(),
+        emulator_rss_mib: procstat::mib(emu_rss),
+        cycle_s: clip.cycle().as_secs_f64(),
     })
 }

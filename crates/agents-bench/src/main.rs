@@ -16,8 +16,10 @@
 mod clip;
 mod cold;
 mod emulators;
+mod llm;
 mod load;
 mod procstat;
+mod quality;
 mod stats;
 mod stt_streams;
 
@@ -58,6 +60,17 @@ enum Command {
         #[arg(long, default_value_t = 20.0)]
         duration: f64,
     },
+    /// Client CPU per streamed LLM token (burst and paced) and socket-to-delta latency.
+    LlmTokens {
+        /// Sequential 1000-token requests for the burst figure.
+        #[arg(long, default_value_t = 100)]
+        burst_requests: usize,
+        /// Concurrent 300-token streams (10 ms apart) for the paced figure.
+        #[arg(long, default_value_t = 20)]
+        paced_streams: usize,
+    },
+    /// Alias rejection of the 48 -> 16 kHz resampler.
+    ResamplerQuality,
     /// Links every plugin, builds the registry and a client per capability, prints its memory.
     Ready,
     /// Times spawning `agents-bench ready` and `agents plugins`; prints JSON.
@@ -105,6 +118,14 @@ fn run(cli: Cli) -> Result<()> {
             let r = runtime()?.block_on(stt_streams::run(streams, secs(duration)))?;
             print_json(&r)
         }
+        Command::LlmTokens {
+            burst_requests,
+            paced_streams,
+        } => {
+            let r = runtime()?.block_on(llm::run(burst_requests.max(1), paced_streams.max(1)))?;
+            print_json(&r)
+        }
+        Command::ResamplerQuality => print_json(&quality::run()?),
         Command::Ready => {
             let r = cold::ready()?;
             println!("{}", serde_json::to_string(&r)?);
