@@ -52,7 +52,7 @@ pub(crate) fn ready() -> Result<Ready> {
 }
 
 /// The result of `cold-start`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct ColdStart {
     /// Spawns per measurement.
     pub(crate) runs: usize,

@@ -25,7 +25,7 @@ use crate::procstat::CpuClock;
 use crate::stats::Percentiles;
 
 /// The result of `llm-tokens`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct LlmResult {
     /// Tokens streamed in the burst measurement.
     pub(crate) burst_tokens: usize,

@@ -155,7 +155,7 @@ impl AudioOutput for PlayoutOutput {
 }
 
 /// The result of one load run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct LoadResult {
     /// Concurrent sessions.
     pub(crate) sessions: usize,

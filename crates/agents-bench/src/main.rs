@@ -15,14 +15,17 @@
 
 mod clip;
 mod cold;
+mod criterion;
 mod emulators;
 mod llm;
 mod load;
 mod procstat;
 mod quality;
+mod report;
 mod stats;
 mod stt_streams;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +43,46 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the criterion benches and every load scenario; writes the JSON report and the
+    /// Markdown table.
+    All {
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "target/bench/report.json")]
+        json_out: PathBuf,
+        /// Where to write the Markdown table.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        markdown_out: PathBuf,
+        /// STT stream counts, stepped up until one misses the 5 ms lateness target.
+        #[arg(long, value_delimiter = ',', default_value = "100,200,500")]
+        stt_streams: Vec<usize>,
+        /// Full-session counts, stepped up likewise.
+        #[arg(long, value_delimiter = ',', default_value = "50,100,200")]
+        sessions: Vec<usize>,
+        /// Adds the full targets: 1000 STT streams and 500 sessions.
+        #[arg(long)]
+        big: bool,
+        /// Seconds of audio per stream or session.
+        #[arg(long, default_value_t = 15.0)]
+        duration: f64,
+        /// Skips the criterion benches.
+        #[arg(long)]
+        skip_criterion: bool,
+        /// Criterion warm-up seconds.
+        #[arg(long, default_value_t = 1.0)]
+        warm_up: f64,
+        /// Criterion measurement seconds.
+        #[arg(long, default_value_t = 3.0)]
+        measurement: f64,
+    },
+    /// Runs the criterion benches alone; prints their estimates as JSON.
+    Criterion {
+        /// Warm-up seconds.
+        #[arg(long, default_value_t = 1.0)]
+        warm_up: f64,
+        /// Measurement seconds.
+        #[arg(long, default_value_t = 3.0)]
+        measurement: f64,
+    },
     /// Starts the provider emulators, prints their URLs as JSON and serves until stdin closes.
     ServeEmulators,
     /// N concurrent full voice sessions in real time; prints JSON.
@@ -109,6 +152,50 @@ fn secs(s: f64) -> Duration {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::All {
+            json_out,
+            markdown_out,
+            mut stt_streams,
+            mut sessions,
+            big,
+            duration,
+            skip_criterion,
+            warm_up,
+            measurement,
+        } => {
+            if big {
+                stt_streams.push(1000);
+                sessions.push(500);
+            }
+            let r = report::all(&report::AllArgs {
+                json_out: json_out.clone(),
+                markdown_out: markdown_out.clone(),
+                stt_streams,
+                sessions,
+                duration,
+                skip_criterion,
+                warm_up,
+                measurement,
+            })?;
+            for t in &r.targets {
+                let met = match t.met {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "-",
+                };
+                eprintln!("{:<70} {:>14}  {:<40} {met}", t.what, t.target, t.measured);
+            }
+            eprintln!(
+                "agents-bench: wrote {} and {}",
+                json_out.display(),
+                markdown_out.display()
+            );
+            Ok(())
+        }
+        Command::Criterion {
+            warm_up,
+            measurement,
+        } => print_json(&criterion::run(warm_up, measurement)?),
         Command::ServeEmulators => runtime()?.block_on(emulators::serve()),
         Command::Load { sessions, duration } => {
             let r = runtime()?.block_on(load::run(sessions, secs(duration)))?;

@@ -11,7 +11,7 @@ use agents_core::{AudioFormat, Result};
 use serde::Serialize;
 
 /// The result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct QualityResult {
     /// Tones measured.
     pub(crate) tones: usize,

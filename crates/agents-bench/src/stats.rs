@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// Percentiles of a set of durations, in milliseconds.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub(crate) struct Percentiles {
     /// How many samples.
     pub(crate) count: usize,

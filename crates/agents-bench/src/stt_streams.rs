@@ -21,7 +21,7 @@ use crate::procstat::{self, CpuClock};
 use crate::stats::{Histogram, Percentiles};
 
 /// The result of one run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub(crate) struct SttStreamsResult {
     /// Concurrent streams.
     pub(crate) streams: usize,
