@@ -114,6 +114,13 @@ enum Command {
     },
     /// Alias rejection of the 48 -> 16 kHz resampler.
     ResamplerQuality,
+    /// Pushes audio through the 48 -> 16 kHz resampler in 10 ms frames (a loop to profile,
+    /// e.g. under `valgrind --tool=callgrind`); prints the CPU time per second of audio.
+    ResampleLoop {
+        /// Seconds of audio.
+        #[arg(long, default_value_t = 100)]
+        seconds: usize,
+    },
     /// Links every plugin, builds the registry and a client per capability, prints its memory.
     Ready,
     /// Times spawning `agents-bench ready` and `agents plugins`; prints JSON.
@@ -213,6 +220,7 @@ fn run(cli: Cli) -> Result<()> {
             print_json(&r)
         }
         Command::ResamplerQuality => print_json(&quality::run()?),
+        Command::ResampleLoop { seconds } => print_json(&quality::resample_loop(seconds)?),
         Command::Ready => {
             let r = cold::ready()?;
             println!("{}", serde_json::to_string(&r)?);

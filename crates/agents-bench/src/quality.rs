@@ -96,3 +96,35 @@ pub(crate) fn run() -> Result<QualityResult> {
         passband_1khz_db: 20.0 * (pass / amp).log10(),
     })
 }
+
+/// What `resample-loop` prints.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub(crate) struct LoopResult {
+    /// Seconds of 48 kHz audio resampled.
+    pub(crate) seconds: usize,
+    /// CPU microseconds per second of audio.
+    pub(crate) cpu_us_per_audio_s: f64,
+    /// Real-time factor on one core (audio seconds per CPU second).
+    pub(crate) real_time_factor: f64,
+}
+
+/// Resamples `seconds` of a tone, 48 -> 16 kHz, in 10 ms frames.
+pub(crate) fn resample_loop(seconds: usize) -> Result<LoopResult> {
+    let second = tone(440.0, 0.5, 48_000);
+    let mut rs = Resampler::new(AudioFormat::MONO_48K, AudioFormat::MONO_16K)?;
+    let mut out = Vec::with_capacity(16_000);
+    let clock = crate::procstat::CpuClock::start();
+    for _ in 0..seconds {
+        out.clear();
+        for frame in second.chunks(480) {
+            rs.process_into(std::hint::black_box(frame), &mut out)?;
+        }
+        std::hint::black_box(&out);
+    }
+    let cpu = clock.elapsed().as_secs_f64();
+    Ok(LoopResult {
+        seconds,
+        cpu_us_per_audio_s: cpu * 1e6 / seconds.max(1) as f64,
+        real_time_factor: seconds as f64 / cpu.max(1e-9),
+    })
+}
