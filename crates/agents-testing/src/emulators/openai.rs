@@ -546,6 +546,7 @@ struct State {
     default_speech: Mutex<SpeechReply>,
     transcription: Mutex<String>,
     api_key: Mutex<Option<String>>,
+    default_error: Mutex<Option<ErrorReply>>,
     client_disconnects: AtomicUsize,
 }
 
@@ -611,6 +612,14 @@ impl OpenAiEmulator {
     pub fn set_transcription(&self, text: &str) {
         if let Ok(mut d) = self.state.transcription.lock() {
             *d = text.into();
+        }
+    }
+
+    /// Answers every request that has no queued reply with `error` (or stops doing so with
+    /// `None`): a provider that keeps failing.
+    pub fn set_default_error(&self, error: Option<ErrorReply>) {
+        if let Ok(mut d) = self.state.default_error.lock() {
+            *d = error;
         }
     }
 
