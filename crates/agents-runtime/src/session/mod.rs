@@ -583,8 +583,12 @@ impl Run {
                     }
                 }
             }
-            VadEvent::SpeechEnded { .. } => {
+            VadEvent::SpeechEnded { at, .. } => {
+                // The VAD decides after its minimum silence: date the end to the first silent
+                // frame, on the wall clock.
+                let lag = self.segmenter.elapsed().saturating_sub(at);
                 let now = Instant::now();
+                let now = now.checked_sub(lag).unwrap_or(now);
                 if let Some(user) = self.user.as_mut() {
                     user.speaking = false;
                     user.speech_ended_at = Some(now);

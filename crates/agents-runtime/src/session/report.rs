@@ -20,6 +20,8 @@ pub struct TurnMetrics {
     pub stt_final_delay: Option<Duration>,
     /// From the LLM request to its first output.
     pub llm_ttft: Option<Duration>,
+    /// From the start of the reply to the first text of the LLM, tool rounds included.
+    pub llm_first_text: Option<Duration>,
     /// From the first text sent to the TTS to its first audio.
     pub tts_ttfb: Option<Duration>,
     /// From the end of the user's speech to the agent's first audio.
@@ -51,6 +53,7 @@ impl TurnMetrics {
             ("end_of_utterance_delay", self.end_of_utterance_delay),
             ("stt_final_delay", self.stt_final_delay),
             ("llm_ttft", self.llm_ttft),
+            ("llm_first_text", self.llm_first_text),
             ("tts_ttfb", self.tts_ttfb),
             ("voice_to_voice", self.voice_to_voice),
         ] {

@@ -166,6 +166,7 @@ async fn run_speech(
         let max_rounds = job.max_tool_rounds;
         let tool_timeout = job.tool_timeout;
         async move {
+            let reply_started = Instant::now();
             let mut produced = Produced::default();
             let mut tokenizer = SentenceTokenizer::new();
             let push = |sentence: String| {
@@ -219,6 +220,10 @@ async fn run_speech(
                                 Ok(ChatChunk::TextDelta { text }) => {
                                     if produced.metrics.llm_ttft.is_none() {
                                         produced.metrics.llm_ttft = Some(started.elapsed());
+                                    }
+                                    if produced.metrics.llm_first_text.is_none() {
+                                        produced.metrics.llm_first_text =
+                                            Some(reply_started.elapsed());
                                     }
                                     bus.emit(SessionEvent::LlmTextDelta { text: text.clone() });
                                     round_text.push_str(&text);
@@ -565,8 +570,9 @@ mod tests {
             segment("The weather is sunny.", 0, Some(1000)),
             segment("It will rain tomorrow afternoon.", 1000, Some(3000)),
         ];
+        assert_eq!(played_text(&segs, Duration::from_millis(500)), "The");
         assert_eq!(
-            played_text(&segs, Duration::from_millis(500)),
+            played_text(&segs, Duration::from_millis(600)),
             "The weather"
         );
         assert_eq!(
