@@ -104,7 +104,11 @@ pub fn request_body(model: &str, request: &ChatRequest, max_tokens: MaxTokensFie
         }
     }
     // `tool_choice` without tools is rejected by OpenAI and most compatible servers.
-    if let Some(choice) = request.tool_choice.as_ref().filter(|_| !request.tools.is_empty()) {
+    if let Some(choice) = request
+        .tool_choice
+        .as_ref()
+        .filter(|_| !request.tools.is_empty())
+    {
         let value = match choice {
             ToolChoice::Auto => json!("auto"),
             ToolChoice::None => json!("none"),

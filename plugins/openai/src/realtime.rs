@@ -627,7 +627,8 @@ impl Driver {
                     .or_else(|| self.call_names.get(&call_id).cloned())
                     .unwrap_or_default();
                 let arguments = event["arguments"].as_str().unwrap_or("{}").to_string();
-                self.history.push(json!({"type": "function_call", "call_id": call_id,
+                self.history
+                    .push(json!({"type": "function_call", "call_id": call_id,
                     "name": name, "arguments": arguments}));
                 if self.muted(&event) {
                     None
@@ -666,8 +667,13 @@ impl Driver {
                 }
                 let said = std::mem::take(&mut self.transcript);
                 if !said.trim().is_empty() {
-                    let part = if self.api == RealtimeApi::Ga { "output_text" } else { "text" };
-                    self.history.push(json!({"type": "message", "role": "assistant",
+                    let part = if self.api == RealtimeApi::Ga {
+                        "output_text"
+                    } else {
+                        "text"
+                    };
+                    self.history
+                        .push(json!({"type": "message", "role": "assistant",
                         "content": [{"type": part, "text": said}]}));
                 }
                 Some(RealtimeEvent::ResponseDone {

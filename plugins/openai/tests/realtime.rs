@@ -363,7 +363,9 @@ async fn session_expiry_ends_the_session_with_one_error() {
 
 #[tokio::test]
 async fn a_failed_reconnect_ends_the_session_with_one_error() {
-    let emu = RealtimeEmulator::start(RealtimeScript::default()).await.unwrap();
+    let emu = RealtimeEmulator::start(RealtimeScript::default())
+        .await
+        .unwrap();
     let mut s = model(&emu, RealtimeApi::Ga)
         .connect(&options())
         .await
@@ -400,7 +402,10 @@ async fn a_dropped_connection_reconnects_and_restores_the_conversation() {
     assert_eq!(emu.connections(), 2);
     wait_for(&emu, "session.update", 2).await;
     let updates = emu.received_of("session.update");
-    assert_eq!(updates[0], updates[1], "the same session config is restored");
+    assert_eq!(
+        updates[0], updates[1],
+        "the same session config is restored"
+    );
     // the conversation is replayed: the user's text and the assistant's transcript
     wait_for(&emu, "conversation.item.create", 3).await;
     let items = emu.received_of("conversation.item.create");

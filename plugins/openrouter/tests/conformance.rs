@@ -53,7 +53,9 @@ async fn llm_failing_suites() {
     emu.set_default_chat(ChatReply::numbered(8).with_fault(4, ChatFault::OpenRouterError));
     let report = llm::run_failing(
         &llm(&emu),
-        &LlmFailingConfig::new(ExpectedError::kind(ErrorKind::ProviderStatus { status: 500 })),
+        &LlmFailingConfig::new(ExpectedError::kind(ErrorKind::ProviderStatus {
+            status: 500,
+        })),
     )
     .await;
     assert!(report.is_passed(), "{report:?}");

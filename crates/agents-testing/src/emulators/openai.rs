@@ -654,11 +654,20 @@ impl OpenAiEmulator {
 
 impl OpenAiHandler {
     fn next_reply(&self) -> Option<Reply> {
-        self.state
+        let queued = self
+            .state
             .replies
             .lock()
             .ok()
-            .and_then(|mut q| q.pop_front())
+            .and_then(|mut q| q.pop_front());
+        queued.or_else(|| {
+            self.state
+                .default_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .map(Reply::Error)
+        })
     }
 
     fn disconnected(&self) {
