@@ -51,6 +51,7 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
         Capability::Stt,
         Capability::Tts,
         Capability::Realtime,
+        Capability::VideoLlm,
     ],
     env_vars: &[EnvVar {
         name: API_KEY_ENV,
