@@ -17,6 +17,7 @@ pub(crate) const FRAME: Duration = Duration::from_millis(20);
 #[derive(Debug, Clone)]
 pub(crate) struct Clip {
     samples: Arc<Vec<i16>>,
+    speech_end: usize,
 }
 
 impl Clip {
@@ -26,17 +27,24 @@ impl Clip {
         let mut clip = AudioFrame::silence(AudioFormat::MONO_48K, Duration::from_millis(300))?;
         clip.append(&speech)?;
         let total = AudioFormat::MONO_48K.samples_for(cycle);
+        let speech_end = clip.samples().len().div_ceil(FRAME_SAMPLES);
         let mut samples = clip.samples().to_vec();
         let min = samples.len() + AudioFormat::MONO_48K.samples_for(Duration::from_millis(300));
         samples.resize(total.max(min).next_multiple_of(FRAME_SAMPLES), 0);
         Ok(Clip {
             samples: Arc::new(samples),
+            speech_end,
         })
     }
 
     /// The cycle's length.
     pub(crate) fn cycle(&self) -> Duration {
         AudioFormat::MONO_48K.duration_of(self.samples.len())
+    }
+
+    /// Frames from the start of a cycle to the end of the question.
+    pub(crate) fn speech_end_frames(&self) -> usize {
+        self.speech_end
     }
 
     /// Frames in one cycle.

@@ -54,9 +54,11 @@ impl AudioInput for PacedInput {
             return None;
         }
         let k = self.next;
-        self.next += 1;
         let at = self.start + FRAME * u32::try_from(k).unwrap_or(u32::MAX);
+        // The session may drop this future (a `select!`): the frame is only taken once the
+        // sleep is over, so nothing is lost.
         tokio::time::sleep_until(at).await;
+        self.next += 1;
         self.shared
             .input
             .record(Instant::now().saturating_duration_since(at));
@@ -245,7 +247,12 @@ pub(crate) async fn run(sessions: usize, duration: Duration) -> Result<LoadResul
     let mut turns_expected = 0usize;
     for i in 0..sessions {
         let lead = cycle_frames * i / sessions.max(1);
-        turns_expected += frames.saturating_sub(lead) / cycle_frames;
+        // A turn per cycle whose question ends at least a second before the input does.
+        let mut c = lead + clip.speech_end_frames() + 50;
+        while c <= frames {
+            turns_expected += 1;
+            c += cycle_frames;
+        }
         let input = PacedInput {
             clip: clip.clone(),
             // Spread the frame clocks over one frame period too.

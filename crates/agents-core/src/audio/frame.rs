@@ -343,10 +343,20 @@ pub fn i16_to_f32(s: i16) -> f32 {
 #[inline]
 #[must_use]
 pub fn f32_to_i16(s: f32) -> i16 {
-    if s.is_nan() {
-        return 0;
-    }
-    (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+    // `f32::round` is a libm call on baseline x86-64 (no SSE4.1), a fifth of the resampler's
+    // time. This rounds half away from zero exactly like it, with a truncating cast: `as`
+    // saturates (and maps NaN to 0), the fraction decides the step.
+    let x = s * 32768.0;
+    let t = x as i32;
+    let frac = x - t as f32;
+    let r = if frac >= 0.5 {
+        t.saturating_add(1)
+    } else if frac <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    };
+    r.clamp(-32768, 32767) as i16
 }
 
 /// Root-mean-square level of s16 samples in `[0, 1]`; 0 for no samples.
@@ -368,6 +378,51 @@ pub fn rms(samples: &[i16]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f32_to_i16_rounds_like_f32_round() {
+        let reference = |s: f32| {
+            if s.is_nan() {
+                return 0;
+            }
+            (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+        };
+        let mut values = vec![
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            2.0,
+            -2.0,
+            1e10,
+            -1e10,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            0.5 / 32768.0,
+            -0.5 / 32768.0,
+            1.5 / 32768.0,
+            -1.5 / 32768.0,
+            0.49999997 / 32768.0,
+            32767.5 / 32768.0,
+            -32768.5 / 32768.0,
+        ];
+        // Every half step in range and a dense sweep.
+        for k in -65_540i32..65_540 {
+            values.push(k as f32 / 65_536.0);
+        }
+        let mut x = -1.1f32;
+        while x < 1.1 {
+            values.push(x);
+            x += 0.000_013_7;
+        }
+        for v in values {
+            assert_eq!(f32_to_i16(v), reference(v), "{v:e}");
+        }
+    }
 
     #[test]
     fn rejects_bad_shapes() {
