@@ -88,7 +88,12 @@ async fn connect_once(url: &Url, key: &ApiKey) -> Result<Ws> {
         Error::invalid_input("the API key is not a valid header value").with_provider(PROVIDER)
     })?;
     request.headers_mut().insert("xi-api-key", value);
-    let (ws, _) = tokio_tungstenite::connect_async(request)
+    // tungstenite zeroes `read_buffer_size` bytes on every read attempt (128 KiB by default,
+    // which was most of the client's CPU per streamed second); messages larger than this
+    // are still read whole, across several reads.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 * 1024);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
         .await
         .map_err(|e| ws_error(&e))?;
     Ok(ws)
