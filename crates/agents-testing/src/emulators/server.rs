@@ -344,8 +344,17 @@ async fn serve_connection(
                     if conn.stream.write_all(head.as_bytes()).await.is_err() {
                         return;
                     }
-                    let ws =
-                        WebSocketStream::from_raw_socket(conn.stream, Role::Server, None).await;
+                    // A 16 KiB read buffer: tungstenite zeroes the whole buffer (128 KiB by
+                    // default) on every read, which made the emulators CPU-bound under load.
+                    let config =
+                        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                            .read_buffer_size(16 * 1024);
+                    let ws = WebSocketStream::from_raw_socket(
+                        conn.stream,
+                        Role::Server,
+                        Some(config),
+                    )
+                    .await;
                     handler.handle_ws(request, ws).await;
                     return;
                 }
