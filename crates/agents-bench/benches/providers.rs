@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use agents_core::audio::resample;
 use agents_core::{
-    AudioFormat, AudioFrame, ChatChunk, SttStreamOptions, SynthesizeOptions, Stt, Tts,
+    AudioFormat, AudioFrame, ChatChunk, Stt, SttStreamOptions, SynthesizeOptions, Tts,
 };
 use agents_plugin_deepgram::DeepgramStt;
 use agents_plugin_elevenlabs::ElevenLabsTts;
@@ -47,7 +47,11 @@ fn sse_body() -> Vec<u8> {
         out.push_str(&chunk(&format!("{{\"content\":\" word{i}\"}}"), "null"));
     }
     let calls = [
-        ("call_weather_1", "get_weather", r#"{"city":"Paris","unit":"celsius"}"#),
+        (
+            "call_weather_1",
+            "get_weather",
+            r#"{"city":"Paris","unit":"celsius"}"#,
+        ),
         ("call_time_2", "get_time", r#"{"timezone":"Europe/Paris"}"#),
     ];
     for (i, (id, name, _)) in calls.iter().enumerate() {
@@ -97,7 +101,9 @@ fn sse(c: &mut Criterion) {
                     }
                 }
             }
-            decoder.end_of_body(parser.has_partial_event(), &mut out).unwrap();
+            decoder
+                .end_of_body(parser.has_partial_event(), &mut out)
+                .unwrap();
             for c in out.drain(..) {
                 if let ChatChunk::ToolCall { .. } = c {
                     calls += 1;

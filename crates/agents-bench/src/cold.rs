@@ -103,7 +103,10 @@ pub(crate) fn cold_start(runs: usize) -> Result<ColdStart> {
                     .map_err(io)?;
                 times.push(start.elapsed());
                 if !status.success() {
-                    return Err(Error::protocol(format!("{} plugins failed", path.display())));
+                    return Err(Error::protocol(format!(
+                        "{} plugins failed",
+                        path.display()
+                    )));
                 }
             }
             Some(Percentiles::of(&mut times))

@@ -88,8 +88,10 @@ fn collect(dir: &Path, since: SystemTime, out: &mut Vec<BenchEstimate>) {
             if !fresh {
                 continue;
             }
-            let (Some(b), Some(e)) = (read_json(&path.join("benchmark.json")), read_json(&estimates))
-            else {
+            let (Some(b), Some(e)) = (
+                read_json(&path.join("benchmark.json")),
+                read_json(&estimates),
+            ) else {
                 continue;
             };
             let get = |k: &str| e[k]["point_estimate"].as_f64().unwrap_or(f64::NAN);

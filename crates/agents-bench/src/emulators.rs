@@ -121,9 +121,8 @@ impl EmulatorProcess {
             .read_line(&mut line)
             .await
             .map_err(io)?;
-        let urls: EmulatorUrls = serde_json::from_str(line.trim()).map_err(|e| {
-            Error::protocol(format!("the emulator process printed {line:?}: {e}"))
-        })?;
+        let urls: EmulatorUrls = serde_json::from_str(line.trim())
+            .map_err(|e| Error::protocol(format!("the emulator process printed {line:?}: {e}")))?;
         Ok(EmulatorProcess { child, urls })
     }
 

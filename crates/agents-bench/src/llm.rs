@@ -105,7 +105,9 @@ pub(crate) async fn run(burst_requests: usize, paced_streams: usize) -> Result<L
     }
     let paced_cpu = cpu.elapsed();
     if paced_tokens < paced_streams * PACED_TOKENS {
-        return Err(Error::protocol(format!("paced: only {paced_tokens} tokens")));
+        return Err(Error::protocol(format!(
+            "paced: only {paced_tokens} tokens"
+        )));
     }
     drop(emu);
 

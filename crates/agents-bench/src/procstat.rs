@@ -39,7 +39,10 @@ pub(crate) fn cpu_ns_time() -> Duration {
         for entry in dir.flatten() {
             let path = entry.path().join("schedstat");
             if let Ok(text) = std::fs::read_to_string(path)
-                && let Some(ns) = text.split_whitespace().next().and_then(|s| s.parse::<u64>().ok())
+                && let Some(ns) = text
+                    .split_whitespace()
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok())
             {
                 total += ns;
             }

@@ -68,7 +68,11 @@ pub(crate) fn run() -> Result<QualityResult> {
     while f <= 23_500.0 {
         let alias = {
             let folded = f % 16_000.0;
-            if folded > 8_000.0 { 16_000.0 - folded } else { folded }
+            if folded > 8_000.0 {
+                16_000.0 - folded
+            } else {
+                folded
+            }
         };
         if alias >= 100.0 {
             let out = through(&tone(f, amp, 48_000))?;

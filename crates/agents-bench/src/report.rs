@@ -367,7 +367,10 @@ pub(crate) fn targets(r: &Report) -> Vec<TargetRow> {
         "Concurrent real-time STT streams, no frame later than 5 ms",
         "1000",
         Some(match ok_streams {
-            Some(n) => format!("{n} met (largest run: {})", r.stt_streams.last().map_or(0, |s| s.streams)),
+            Some(n) => format!(
+                "{n} met (largest run: {})",
+                r.stt_streams.last().map_or(0, |s| s.streams)
+            ),
             None => "none of the runs met it".into(),
         }),
         Some(ok_streams.is_some_and(|n| n >= 1000)),
@@ -382,7 +385,10 @@ pub(crate) fn targets(r: &Report) -> Vec<TargetRow> {
         "Concurrent full sessions, no frame later than 5 ms",
         "500",
         Some(match ok_sessions {
-            Some(n) => format!("{n} met (largest run: {})", r.sessions.last().map_or(0, |s| s.sessions)),
+            Some(n) => format!(
+                "{n} met (largest run: {})",
+                r.sessions.last().map_or(0, |s| s.sessions)
+            ),
             None => "none of the runs met it".into(),
         }),
         Some(ok_sessions.is_some_and(|n| n >= 500)),
@@ -474,9 +480,19 @@ pub(crate) fn markdown(r: &Report) -> String {
          much less than wall time.\n"
     );
     let _ = writeln!(s, "## Targets\n");
-    let _ = writeln!(s, "| what | target | measured | met |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        s,
+        "| what | target | measured | met |\n| --- | --- | --- | --- |"
+    );
     for t in &r.targets {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", t.what, t.target, t.measured, met(t.met));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            t.what,
+            t.target,
+            t.measured,
+            met(t.met)
+        );
     }
     if !r.failures.is_empty() {
         let _ = writeln!(s, "\nScenarios that failed in this run:\n");
@@ -594,7 +610,10 @@ pub(crate) fn markdown(r: &Report) -> String {
             c.runs,
             c.ready_report
                 .as_ref()
-                .map_or("unknown".into(), |x| format!("{:.1} MiB (peak {:.1} MiB)", x.rss_mib, x.peak_rss_mib))
+                .map_or("unknown".into(), |x| format!(
+                    "{:.1} MiB (peak {:.1} MiB)",
+                    x.rss_mib, x.peak_rss_mib
+                ))
         );
         if let Some(p) = &c.agents_plugins {
             let _ = writeln!(

@@ -109,7 +109,10 @@ impl Histogram {
         let from = usize::try_from(d.as_nanos() / u128::from(BUCKET_NS))
             .unwrap_or(usize::MAX)
             .min(BUCKETS - 1);
-        self.buckets[from + 1..].iter().map(|b| b.load(Relaxed)).sum()
+        self.buckets[from + 1..]
+            .iter()
+            .map(|b| b.load(Relaxed))
+            .sum()
     }
 
     /// Percentiles (bucket upper bounds, so they round up by at most 50 µs).
