@@ -73,7 +73,7 @@ fn io(e: std::io::Error) -> Error {
 
 /// `agents-bench cold-start`.
 pub(crate) fn cold_start(runs: usize) -> Result<ColdStart> {
-    let exe = std::env::current_exe().map_err(io)?;
+    let exe = crate::self_exe()?;
     let mut ready_times = Vec::with_capacity(runs);
     let mut report = None;
     for _ in 0..runs {
@@ -124,7 +124,7 @@ pub(crate) fn cold_start(runs: usize) -> Result<ColdStart> {
 
 /// `agents` next to this binary (`target/release/agents`), when built.
 fn agents_binary() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
+    let exe = crate::self_exe().ok()?;
     let path = exe.parent()?.join("agents");
     path.exists().then_some(path)
 }

@@ -102,8 +102,7 @@ pub(crate) struct EmulatorProcess {
 impl EmulatorProcess {
     /// Spawns this binary's `serve-emulators` and waits for its URLs.
     pub(crate) async fn spawn() -> Result<Self> {
-        let exe = std::env::current_exe()
-            .map_err(|e| Error::connection(format!("cannot find agents-bench itself: {e}")))?;
+        let exe = crate::self_exe()?;
         let mut child = Command::new(exe)
             .arg("serve-emulators")
             .stdin(Stdio::piped())

@@ -74,6 +74,15 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         measurement: f64,
     },
+    /// Re-renders the Markdown table from a JSON report written by `all`.
+    Markdown {
+        /// The JSON report.
+        #[arg(long, default_value = "target/bench/report.json")]
+        json: PathBuf,
+        /// Where to write the Markdown table.
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        markdown_out: PathBuf,
+    },
     /// Runs the criterion benches alone; prints their estimates as JSON.
     Criterion {
         /// Warm-up seconds.
@@ -141,6 +150,20 @@ pub(crate) fn registry() -> Result<Registry> {
         .with(Arc::new(agents_plugin_elevenlabs::ElevenLabsPlugin))
 }
 
+/// This binary's path. `cargo bench` may rebuild it while `all` runs, which unlinks the file
+/// this process was started from: `/proc/self/exe` then ends in " (deleted)", while the path
+/// holds the new build, which is what the children should run.
+pub(crate) fn self_exe() -> Result<PathBuf> {
+    let exe = std::env::current_exe().map_err(|e| {
+        agents_core::Error::connection(format!("cannot find agents-bench itself: {e}"))
+    })?;
+    let text = exe.to_string_lossy();
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(path) => PathBuf::from(path),
+        None => exe,
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -199,6 +222,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Markdown { json, markdown_out } => report::rerender(&json, &markdown_out),
         Command::Criterion {
             warm_up,
             measurement,

@@ -142,8 +142,7 @@ fn machine(load_before: f64) -> Machine {
 
 /// Runs `agents-bench <args>` in a fresh process (clean memory baseline) and parses its JSON.
 fn child<T: for<'de> Deserialize<'de>>(args: &[String]) -> Result<T> {
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::connection(format!("cannot find agents-bench itself: {e}")))?;
+    let exe = crate::self_exe()?;
     eprintln!("agents-bench: {}", args.join(" "));
     let out = Command::new(exe)
         .args(args)
@@ -264,6 +263,15 @@ pub(crate) fn all(a: &AllArgs) -> Result<Report> {
     write(&a.json_out, &serde_json::to_string_pretty(&report)?)?;
     write(&a.markdown_out, &markdown(&report))?;
     Ok(report)
+}
+
+/// `agents-bench markdown`: the table again from a saved report (targets re-evaluated).
+pub(crate) fn rerender(json: &Path, markdown_out: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(json)
+        .map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", json.display())))?;
+    let mut report: Report = serde_json::from_str(&text)?;
+    report.targets = targets(&report);
+    write(markdown_out, &markdown(&report))
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
