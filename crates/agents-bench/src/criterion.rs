@@ -46,6 +46,7 @@ fn target_dir() -> PathBuf {
 pub(crate) fn run(warm_up_s: f64, measurement_s: f64) -> Result<Vec<BenchEstimate>> {
     let started = SystemTime::now();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut failed = Vec::new();
     for (package, bench) in BENCHES {
         eprintln!("agents-bench: cargo bench -p {package} --bench {bench}");
         let status = Command::new(&cargo)
@@ -56,15 +57,25 @@ pub(crate) fn run(warm_up_s: f64, measurement_s: f64) -> Result<Vec<BenchEstimat
             .status()
             .map_err(|e| Error::connection(format!("cannot run cargo bench: {e}")))?;
         if !status.success() {
-            return Err(Error::protocol(format!(
-                "cargo bench -p {package} --bench {bench} failed"
-            )));
+            failed.push(format!("cargo bench -p {package} --bench {bench} failed"));
         }
     }
-    let mut out = Vec::new();
-    collect(&target_dir().join("criterion"), started, &mut out);
-    out.sort_by(|a, b| a.id.cmp(&b.id));
+    let out = collect_since(started);
+    if out.is_empty() && !failed.is_empty() {
+        return Err(Error::protocol(failed.join("; ")));
+    }
+    for f in failed {
+        eprintln!("agents-bench: {f}");
+    }
     Ok(out)
+}
+
+/// Every estimate written since `since`.
+pub(crate) fn collect_since(since: SystemTime) -> Vec<BenchEstimate> {
+    let mut out = Vec::new();
+    collect(&target_dir().join("criterion"), since, &mut out);
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
 }
 
 fn read_json(path: &Path) -> Option<Value> {

@@ -82,6 +82,9 @@ enum Command {
         /// Where to write the Markdown table.
         #[arg(long, default_value = "docs/benchmarks.md")]
         markdown_out: PathBuf,
+        /// Collects the criterion estimates written in the last this many minutes again.
+        #[arg(long)]
+        criterion_since_minutes: Option<u64>,
     },
     /// Runs the criterion benches alone; prints their estimates as JSON.
     Criterion {
@@ -222,7 +225,11 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Markdown { json, markdown_out } => report::rerender(&json, &markdown_out),
+        Command::Markdown {
+            json,
+            markdown_out,
+            criterion_since_minutes,
+        } => report::rerender(&json, &markdown_out, criterion_since_minutes),
         Command::Criterion {
             warm_up,
             measurement,

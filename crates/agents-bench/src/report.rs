@@ -212,9 +212,11 @@ pub(crate) fn all(a: &AllArgs) -> Result<Report> {
             &duration,
         ])) {
             Ok(r) => {
-                let late = r.frames_late_5ms > 0;
+                // Step up while the harness keeps up (fewer than 1% of the frames more than
+                // 20 ms late); the 5 ms target is judged per run in the table.
+                let broken = r.errors > 0 || r.frames_late_20ms * 100 > r.frames;
                 stt_streams.push(r);
-                if late {
+                if broken {
                     break;
                 }
             }
@@ -235,9 +237,9 @@ pub(crate) fn all(a: &AllArgs) -> Result<Report> {
             &duration,
         ])) {
             Ok(r) => {
-                let late = r.input_late_5ms > 0;
+                let broken = r.input_late_20ms * 100 > r.input_frames;
                 sessions.push(r);
-                if late {
+                if broken {
                     break;
                 }
             }
@@ -266,11 +268,25 @@ pub(crate) fn all(a: &AllArgs) -> Result<Report> {
 }
 
 /// `agents-bench markdown`: the table again from a saved report (targets re-evaluated).
-pub(crate) fn rerender(json: &Path, markdown_out: &Path) -> Result<()> {
+/// With `criterion_since_minutes`, the criterion estimates are collected again from
+/// `target/criterion` (those written in the last that many minutes) and the JSON is updated.
+pub(crate) fn rerender(
+    json: &Path,
+    markdown_out: &Path,
+    criterion_since_minutes: Option<u64>,
+) -> Result<()> {
     let text = std::fs::read_to_string(json)
         .map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", json.display())))?;
     let mut report: Report = serde_json::from_str(&text)?;
+    if let Some(minutes) = criterion_since_minutes {
+        let since = std::time::SystemTime::now()
+            .checked_sub(std::time::Duration::from_secs(minutes * 60))
+            .unwrap_or(std::time::UNIX_EPOCH);
+        report.criterion = criterion::collect_since(since);
+        report.failures.retain(|f| !f.starts_with("criterion"));
+    }
     report.targets = targets(&report);
+    write(json, &serde_json::to_string_pretty(&report)?)?;
     write(markdown_out, &markdown(&report))
 }
 
@@ -383,6 +399,18 @@ pub(crate) fn targets(r: &Report) -> Vec<TargetRow> {
         }),
         Some(ok_streams.is_some_and(|n| n >= 1000)),
     ));
+    let p99_streams = r
+        .stt_streams
+        .iter()
+        .filter(|s| s.lateness.p99_ms <= 5.0 && s.errors == 0)
+        .map(|s| s.streams)
+        .max();
+    rows.push(row(
+        "Concurrent real-time STT streams with p99 frame lateness <= 5 ms (weaker form)",
+        "1000",
+        Some(p99_streams.map_or("none of the runs".into(), |n| n.to_string())),
+        Some(p99_streams.is_some_and(|n| n >= 1000)),
+    ));
     let ok_sessions = r
         .sessions
         .iter()
@@ -400,6 +428,18 @@ pub(crate) fn targets(r: &Report) -> Vec<TargetRow> {
             None => "none of the runs met it".into(),
         }),
         Some(ok_sessions.is_some_and(|n| n >= 500)),
+    ));
+    let p99_sessions = r
+        .sessions
+        .iter()
+        .filter(|s| s.input_lateness.p99_ms <= 5.0)
+        .map(|s| s.sessions)
+        .max();
+    rows.push(row(
+        "Concurrent full sessions with p99 frame lateness <= 5 ms (weaker form)",
+        "500",
+        Some(p99_sessions.map_or("none of the runs".into(), |n| n.to_string())),
+        Some(p99_sessions.is_some_and(|n| n >= 500)),
     ));
     rows.push(row(
         "p99 framework overhead on voice-to-voice",
@@ -582,7 +622,7 @@ pub(crate) fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Concurrent full sessions\n");
         let _ = writeln!(
             s,
-            "| sessions | seconds | CPU per session-second | RSS per session | input frames late > 5 ms (of) | lateness p99 / max | playout gaps > 5 ms | turns (expected) | voice-to-voice p50 / p99 | framework overhead p50 / p95 / p99 | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            "| sessions | seconds | CPU per session-second | RSS per session | input frames late > 5 ms (of) | lateness p99 / max | playout gaps > 5 ms | turns (complete questions) | voice-to-voice p50 / p99 | framework overhead p50 / p95 / p99 | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         );
         for x in &r.sessions {
             let _ = writeln!(
