@@ -413,7 +413,9 @@ impl Stt for DeepgramStt {
         self.inner
             .options
             .rest_query(&mut url, options.language.as_deref());
-        let body = Bytes::from(wav_bytes(audio));
+        let body = Bytes::from(
+            agents_core::audio::wav_bytes(audio).map_err(|e| e.with_provider(PROVIDER))?,
+        );
         let inner = &self.inner;
         let response = agents_core::retry(&inner.connect, || {
             let url = url.clone();
@@ -474,28 +476,6 @@ impl Stt for DeepgramStt {
         tokio::spawn(session.run());
         Ok(handle)
     }
-}
-
-/// A WAV file (16-bit PCM) around `audio`.
-fn wav_bytes(audio: &AudioFrame) -> Vec<u8> {
-    let data_len = (audio.samples().len() * 2) as u32;
-    let rate = audio.sample_rate();
-    let ch = audio.channels();
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&ch.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * u32::from(ch) * 2).to_le_bytes());
-    out.extend_from_slice(&(ch * 2).to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    audio.write_le_bytes(&mut out);
-    out
 }
 
 // ---- wire types (unknown fields ignored) ----

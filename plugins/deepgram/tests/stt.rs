@@ -487,3 +487,36 @@ async fn missing_key_names_the_variable() {
         .unwrap();
     assert!(!format!("{stt:?}").contains("secret-key-123"));
 }
+
+#[tokio::test]
+async fn pushing_48k_audio_is_converted_to_the_declared_rate() {
+    let dg = emulator(DeepgramConfig::default().with_cadence(100, 3, 100)).await;
+    let stt = builder(&dg).build().unwrap();
+    assert_eq!(stt.capabilities().input_format, F16);
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    assert_eq!(stream.input_format(), F16);
+    push_audio(&mut stream, AudioFormat::MONO_48K, 600, 10, Duration::ZERO).await;
+    stream.end_input().await.unwrap();
+    let events: Vec<_> = collect(&mut stream)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    check_contract(&events);
+    let finals: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == SpeechEventKind::Final)
+        .collect();
+    assert_eq!(finals.len(), 2, "{events:?}");
+    // 600 ms at 48 kHz arrive as 600 ms at 16 kHz (linear16, 32 bytes per ms).
+    let received = dg.listen_connections()[0].audio.len();
+    assert!((received as i64 - 600 * 32).abs() <= 64, "{received} bytes");
+    assert_eq!(
+        dg.listen_connections()[0]
+            .request
+            .as_ref()
+            .unwrap()
+            .query_param("sample_rate"),
+        Some("16000")
+    );
+}
