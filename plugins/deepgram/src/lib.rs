@@ -24,6 +24,11 @@ pub mod stt;
 pub mod tts;
 pub mod version;
 
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::sync::Arc;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
