@@ -601,6 +601,15 @@ enum LiveMessage {
 
 // ---- the live session ----
 
+/// Completes the close handshake the server started (the reply is sent while reading), for a
+/// short while at most.
+async fn finish_close(mut ws: Ws) {
+    let _ = tokio::time::timeout(Duration::from_millis(250), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
 type ConnectFuture = Pin<Box<dyn Future<Output = Result<Ws>> + Send>>;
 
 enum Step {
@@ -974,7 +983,9 @@ impl LiveSession {
                 Ok(None)
             }
             Message::Close(frame) => {
-                self.ws = None;
+                if let Some(ws) = self.ws.take() {
+                    finish_close(ws).await;
+                }
                 let (code, reason) = frame
                     .map(|f| (u16::from(f.code), f.reason.to_string()))
                     .unwrap_or((1005, String::new()));

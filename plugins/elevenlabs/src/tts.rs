@@ -478,6 +478,7 @@ impl Tts for ElevenLabsTts {
         let ws = open_segment(&url, &self.inner, &opening).await?;
         let (handle, backend) = TtsStream::channel(plan.format, options);
         let session = Session {
+            preconnect: None,
             inner: self.inner.clone(),
             url,
             opening,
@@ -617,7 +618,17 @@ impl WordBuilder {
     }
 }
 
+/// A connection being opened in the background for the next turn; aborted when dropped.
+struct Preconnect(tokio::task::JoinHandle<Result<Ws>>);
+
+impl Drop for Preconnect {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Session {
+    preconnect: Option<Preconnect>,
     inner: Arc<Inner>,
     url: Url,
     opening: String,
@@ -672,6 +683,15 @@ impl Session {
         self.segment_samples = 0;
         self.decoder = Decoder::new(self.plan.codec);
         self.last_error = None;
+        if !self.ending {
+            // Open the next turn's connection now, so its text does not wait for a handshake.
+            let url = self.url.clone();
+            let inner = self.inner.clone();
+            let opening = self.opening.clone();
+            self.preconnect = Some(Preconnect(tokio::spawn(async move {
+                open_segment(&url, &inner, &opening).await
+            })));
+        }
         Ok(())
     }
 
@@ -681,16 +701,33 @@ impl Session {
         events: &EventSender<TtsEvent>,
     ) -> Result<()> {
         loop {
+            let accept_input = !self.closing && !self.ending;
+            let Session { ws, preconnect, .. } = self;
             let ws_next = async {
-                match self.ws.as_mut() {
+                match ws.as_mut() {
                     Some(ws) => ws.next().await,
                     None => std::future::pending().await,
                 }
             };
-            let accept_input = !self.closing && !self.ending;
+            let preconnected = async {
+                match preconnect.as_mut() {
+                    Some(p) => (&mut p.0).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = events.cancelled() => return Err(Error::cancelled("the stream was dropped")),
+                r = preconnected => {
+                    self.preconnect = None;
+                    // Polled here so that an idle close of this connection is seen (and the
+                    // connection replaced) before text is sent on it.
+                    if let Ok(Ok(ws)) = r {
+                        if self.ws.is_none() {
+                            self.ws = Some(ws);
+                        }
+                    }
+                }
                 msg = ws_next => {
                     if let Some(done) = self.on_ws(msg, events).await? {
                         if done {
@@ -727,8 +764,19 @@ impl Session {
 
     async fn on_text(&mut self, text: String) -> Result<()> {
         if self.ws.is_none() {
-            // A new turn: a new connection with its own opening message.
-            self.ws = Some(open_segment(&self.url, &self.inner, &self.opening).await?);
+            // A new turn: a new connection with its own opening message, opened ahead when
+            // possible.
+            let ready = match self.preconnect.take() {
+                Some(mut p) => match (&mut p.0).await {
+                    Ok(Ok(ws)) => Some(ws),
+                    _ => None,
+                },
+                None => None,
+            };
+            self.ws = Some(match ready {
+                Some(ws) => ws,
+                None => open_segment(&self.url, &self.inner, &self.opening).await?,
+            });
         }
         self.segment_has_text = true;
         let mut message = json!({"text": text});

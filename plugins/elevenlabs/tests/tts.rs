@@ -157,6 +157,15 @@ async fn flush_ends_the_segment_and_the_next_turn_opens_a_new_connection() {
     let first = until_segment_end(&mut stream).await;
     assert_eq!(samples(&first).len(), 9 * 240);
     let first_words = words(&first);
+    // The next turn's connection is opened ahead, before its text arrives.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while el.connections().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no connection opened ahead"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     stream.push_text("Second turn.").await.unwrap();
     stream.end_input().await.unwrap();
     let rest: Vec<_> = drain(&mut stream)
@@ -383,4 +392,35 @@ async fn missing_key_names_both_variables() {
         .build()
         .unwrap();
     assert!(!format!("{tts:?}").contains("very-secret"));
+}
+
+#[tokio::test]
+async fn a_connection_opened_ahead_that_times_out_is_replaced() {
+    let el =
+        emulator(ElevenLabsConfig::default().with_inactivity_timeout(Duration::from_millis(100)))
+            .await;
+    let tts = builder(&el).build().unwrap();
+    let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
+    stream.push_text("Hi.").await.unwrap();
+    stream.flush().await.unwrap();
+    until_segment_end(&mut stream).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stream.push_text("Again.").await.unwrap();
+    stream.end_input().await.unwrap();
+    let events: Vec<_> = drain(&mut stream)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(samples(&events).len(), 6 * 240);
+    let conns = el.connections();
+    assert_eq!(
+        conns.len(),
+        3,
+        "first turn, the one opened ahead (timed out), the replacement"
+    );
+    assert_eq!(
+        conns[1].sent.last().unwrap()["error"],
+        "input_timeout_exceeded"
+    );
 }
