@@ -520,3 +520,39 @@ async fn pushing_48k_audio_is_converted_to_the_declared_rate() {
         Some("16000")
     );
 }
+
+#[tokio::test]
+async fn a_transcript_without_speech_started_still_starts_speech() {
+    let dg = emulator(DeepgramConfig::default().with_cadence(100, 2, 100)).await;
+    let stt = builder(&dg).vad_events(false).build().unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    push_audio(&mut stream, F16, 200, 20, Duration::ZERO).await;
+    let events = until(&mut stream, SpeechEventKind::EndOfSpeech).await;
+    use SpeechEventKind::*;
+    assert_eq!(
+        kinds(&events),
+        vec![StartOfSpeech, Interim, Final, EndOfSpeech]
+    );
+    let conn = &dg.listen_connections()[0];
+    assert_eq!(
+        conn.request.as_ref().unwrap().query_param("vad_events"),
+        Some("false")
+    );
+    assert!(conn.sent.iter().all(|m| m["type"] != "SpeechStarted"));
+}
+
+#[tokio::test]
+async fn speech_started_gives_start_of_speech_before_any_transcript() {
+    let dg = emulator(DeepgramConfig::default().with_cadence(100, 3, 1000)).await;
+    let stt = builder(&dg).build().unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    push_audio(&mut stream, F16, 100, 20, Duration::ZERO).await;
+    let events = until(&mut stream, SpeechEventKind::StartOfSpeech).await;
+    assert_eq!(events.len(), 1);
+    assert!(
+        dg.listen_connections()[0]
+            .sent
+            .iter()
+            .any(|m| m["type"] == "SpeechStarted")
+    );
+}
