@@ -181,8 +181,6 @@ pub(crate) fn close_error(code: u16, reason: &str) -> Error {
             code,
             "Deepgram closed the stream: no audio or KeepAlive received within its idle timeout",
         )
-    } else if code == 1008 || code == 4001 || code == 4003 {
-        Error::auth(format!("Deepgram closed the stream with code {code}"))
     } else {
         Error::provider_status(code, format!("Deepgram closed the stream with code {code}"))
     };

@@ -556,3 +556,24 @@ async fn speech_started_gives_start_of_speech_before_any_transcript() {
             .any(|m| m["type"] == "SpeechStarted")
     );
 }
+
+#[tokio::test]
+async fn an_unknown_close_code_mid_stream_is_final() {
+    let dg = emulator(DeepgramConfig::default().with_fault(
+        0,
+        100,
+        CloseAction::Close {
+            code: 1008,
+            reason: "policy violation".into(),
+        },
+    ))
+    .await;
+    let stt = builder(&dg).build().unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    push_audio(&mut stream, F16, 200, 20, Duration::from_millis(1)).await;
+    let items = collect(&mut stream).await;
+    let err = items.into_iter().find_map(Result::err).expect("an error");
+    assert_eq!(err.status(), Some(1008));
+    assert_eq!(err.provider_message(), Some("policy violation"));
+    assert_eq!(dg.listen_connections().len(), 1, "not reconnected");
+}
