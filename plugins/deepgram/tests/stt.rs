@@ -265,8 +265,9 @@ async fn reconnect_case(action: CloseAction) {
     );
     assert_eq!(&first[..k], &pushed[..k]);
     assert_eq!(&second[..], &pushed[k..]);
-    // The replay starts where the last final ended (300 ms: the first utterance).
-    assert_eq!(k, 300 * 32);
+    // The replay starts where the last final received ended (300 ms, the first utterance;
+    // 0 if the drop raced ahead of that final).
+    assert!(k == 300 * 32 || k == 0, "replay started at byte {k}");
     let finals: Vec<_> = events
         .iter()
         .filter(|e| e.kind == SpeechEventKind::Final)
