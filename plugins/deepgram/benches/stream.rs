@@ -77,17 +77,26 @@ fn bench(c: &mut Criterion) {
                 let frames = audio.clone();
                 let before = thread_cpu();
                 client_rt.block_on(async {
-                    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
-                    for f in frames {
-                        stream.push_frame(f).await.unwrap();
-                    }
-                    stream.end_input().await.unwrap();
-                    let mut finals = 0;
-                    while let Some(ev) = stream.next().await {
-                        if ev.unwrap().kind == agents_core::SpeechEventKind::Final {
-                            finals += 1;
+                    let stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+                    // Push and read concurrently, as a pipeline does: the event channel is
+                    // bounded, so a caller that only pushes would stall the session.
+                    let (mut input, mut events) = stream.split();
+                    let push = async move {
+                        for f in frames {
+                            input.push_frame(f).await.unwrap();
                         }
-                    }
+                        input.end_input().await.unwrap();
+                    };
+                    let read = async move {
+                        let mut finals = 0;
+                        while let Some(ev) = events.next().await {
+                            if ev.unwrap().kind == agents_core::SpeechEventKind::Final {
+                                finals += 1;
+                            }
+                        }
+                        finals
+                    };
+                    let ((), finals) = tokio::join!(push, read);
                     assert!(finals > 0);
                 });
                 total += thread_cpu() - before;

@@ -88,7 +88,7 @@ async fn connect_once(url: &Url, key: &ApiKey) -> Result<Ws> {
         Error::invalid_input("the API key is not a valid header value").with_provider(PROVIDER)
     })?;
     request.headers_mut().insert("xi-api-key", value);
-    let (ws, _) = tokio_tungstenite::connect_async(request)
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .map_err(|e| ws_error(&e))?;
     Ok(ws)
