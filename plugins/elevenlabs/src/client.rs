@@ -88,6 +88,7 @@ async fn connect_once(url: &Url, key: &ApiKey) -> Result<Ws> {
         Error::invalid_input("the API key is not a valid header value").with_provider(PROVIDER)
     })?;
     request.headers_mut().insert("xi-api-key", value);
+    // TCP_NODELAY: small text frames must not wait for a delayed ACK (Nagle adds ~40 ms).
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .map_err(|e| ws_error(&e))?;
