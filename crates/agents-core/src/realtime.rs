@@ -210,6 +210,9 @@ pub struct RealtimeSession {
     output_converter: AudioConverter,
     pending: VecDeque<Result<RealtimeEvent>>,
     closed: bool,
+    /// After an interrupt, audio of the interrupted response still in the channel is dropped
+    /// until the next response starts.
+    discard_audio: bool,
 }
 
 /// The plugin's side of a [`RealtimeSession`].
@@ -242,6 +245,7 @@ impl RealtimeSession {
                 ),
                 pending: VecDeque::new(),
                 closed: false,
+                discard_audio: false,
             },
             RealtimeBackend {
                 input: in_rx,
@@ -297,7 +301,8 @@ impl RealtimeSession {
     pub async fn interrupt(&mut self, played: Option<Duration>) -> Result<()> {
         self.pending
             .retain(|e| !matches!(e, Ok(RealtimeEvent::Audio(_))));
-        let _ = self.output_converter.flush();
+        self.output_converter = AudioConverter::new(self.output_converter.target());
+        self.discard_audio = true;
         self.send(RealtimeInput::Interrupt { played }).await
     }
 
@@ -337,6 +342,11 @@ impl Stream for RealtimeSession {
                     if let Ok(Some(tail)) = this.output_converter.flush() {
                         this.pending.push_back(Ok(RealtimeEvent::Audio(tail)));
                     }
+                }
+                Poll::Ready(Some(Ok(RealtimeEvent::Audio(_)))) if this.discard_audio => {}
+                Poll::Ready(Some(Ok(started @ RealtimeEvent::ResponseStarted { .. }))) => {
+                    this.discard_audio = false;
+                    return Poll::Ready(Some(Ok(started)));
                 }
                 Poll::Ready(Some(Ok(RealtimeEvent::Audio(frame)))) => {
                     match this.output_converter.convert(frame) {

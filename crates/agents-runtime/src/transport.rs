@@ -190,7 +190,9 @@ impl AudioInput for ChannelInput {
 /// use std::time::Duration;
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
-/// let mut out = MemoryOutput::new(AudioFormat::MONO_24K).realtime(true);
+/// let mut out = MemoryOutput::new(AudioFormat::MONO_24K)
+///     .realtime(true)
+///     .with_max_ahead(Duration::from_secs(2));
 /// let second = AudioFrame::silence(AudioFormat::MONO_24K, Duration::from_secs(1)).unwrap();
 /// out.write(second).await.unwrap();
 /// tokio::time::sleep(Duration::from_millis(400)).await;

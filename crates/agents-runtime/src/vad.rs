@@ -235,6 +235,7 @@ pub struct VadSegmenter {
     speech_cap: usize,
     silence_run: Duration,
     silence_start: Duration,
+    voiced: Duration,
     last_probability: f32,
 }
 
@@ -274,6 +275,7 @@ impl VadSegmenter {
             speech_cap,
             silence_run: Duration::ZERO,
             silence_start: Duration::ZERO,
+            voiced: Duration::ZERO,
             last_probability: 0.0,
             options,
         })
@@ -303,11 +305,12 @@ impl VadSegmenter {
         self.last_probability
     }
 
-    /// Duration of the current speech so far (zero when silent).
+    /// Voiced time of the current speech so far: frames above the threshold, not the pauses
+    /// within it (zero when silent).
     #[must_use]
     pub fn speech_duration(&self) -> Duration {
         if self.state == State::Speaking {
-            self.format.duration_of(self.speech.len())
+            self.voiced
         } else {
             Duration::ZERO
         }
@@ -373,6 +376,7 @@ impl VadSegmenter {
                         self.speech.clear();
                         self.speech.extend(self.prefix.drain(..));
                         self.speech.append(&mut self.pending);
+                        self.voiced = self.pending_run;
                         self.pending_run = Duration::ZERO;
                         self.silence_run = Duration::ZERO;
                         self.state = State::Speaking;
@@ -401,6 +405,7 @@ impl VadSegmenter {
                     }
                 } else {
                     self.silence_run = Duration::ZERO;
+                    self.voiced += self.frame_duration;
                 }
                 if self.state == State::Speaking && self.speech.len() >= self.speech_cap {
                     self.end_speech(self.elapsed, events)?;

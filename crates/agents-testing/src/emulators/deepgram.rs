@@ -98,6 +98,10 @@ pub struct DeepgramConfig {
     pub tts_chunk_bytes: usize,
     /// Milliseconds of synthesized audio per character of text.
     pub tts_ms_per_char: u32,
+    /// Voice-aware mode: only audio louder than -40 dBFS counts as speech, words are revealed
+    /// while it lasts, and this much silence after speech ends the utterance (like Deepgram's
+    /// `endpointing`) with a final carrying every word of the utterance.
+    pub voice_endpointing: Option<Duration>,
 }
 
 impl Default for DeepgramConfig {
@@ -121,6 +125,7 @@ impl Default for DeepgramConfig {
             message_delay: Duration::ZERO,
             tts_chunk_bytes: 4001,
             tts_ms_per_char: 10,
+            voice_endpointing: None,
         }
     }
 }
@@ -188,6 +193,26 @@ impl DeepgramConfig {
     #[must_use]
     pub fn with_utterance_end_only(mut self) -> Self {
         self.speech_final = false;
+        self
+    }
+
+    /// The words revealed as audio arrives, cycled.
+    #[must_use]
+    pub fn with_words<I, S>(mut self, words: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.words = words.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Voice-aware transcription: each run of speech in the audio is one utterance of
+    /// `utterance_words` words, ended by `endpointing` of silence.
+    #[must_use]
+    pub fn with_voice_activity(mut self, utterance_words: usize, endpointing: Duration) -> Self {
+        self.utterance_words = utterance_words.max(1);
+        self.voice_endpointing = Some(endpointing);
         self
     }
 
@@ -404,6 +429,9 @@ impl DeepgramHandler {
             interim,
             vad_events: vad_events && cfg.speech_started,
             utterance_end: utterance_end_param || !cfg.speech_final,
+            in_speech: false,
+            voiced_ms: 0.0,
+            silence_ms: 0.0,
         };
         let mut faults: Vec<ListenFault> = cfg
             .faults
@@ -463,7 +491,11 @@ impl DeepgramHandler {
                             }
                         }
                     }
-                    out.extend(script.advance(now_ms));
+                    if cfg.voice_endpointing.is_some() {
+                        out.extend(script.advance_voice(now_ms, is_voiced(&data)));
+                    } else {
+                        out.extend(script.advance(now_ms));
+                    }
                 }
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
@@ -748,9 +780,71 @@ struct Script {
     interim: bool,
     vad_events: bool,
     utterance_end: bool,
+    in_speech: bool,
+    voiced_ms: f64,
+    silence_ms: f64,
+}
+
+/// True when little-endian s16 audio is louder than -40 dBFS.
+fn is_voiced(data: &[u8]) -> bool {
+    let samples = data.len() / 2;
+    if samples == 0 {
+        return false;
+    }
+    let sum: f64 = data
+        .chunks_exact(2)
+        .map(|b| {
+            let v = f64::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0;
+            v * v
+        })
+        .sum();
+    (sum / samples as f64).sqrt() > 0.01
 }
 
 impl Script {
+    /// Voice-aware progress: words revealed while speech lasts, the utterance ended by silence.
+    fn advance_voice(&mut self, now_ms: f64, voiced: bool) -> Vec<Value> {
+        let mut out = Vec::new();
+        let step = (now_ms - self.received_ms).max(0.0);
+        self.received_ms = now_ms;
+        let endpointing = self
+            .cfg
+            .voice_endpointing
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(300.0);
+        let words = self.cfg.utterance_words.max(1);
+        if voiced {
+            if !self.in_speech {
+                self.in_speech = true;
+                self.utt_start_ms = now_ms - step;
+                self.voiced_ms = 0.0;
+                if self.vad_events {
+                    out.push(json!({"type":"SpeechStarted","channel":[0,1],"timestamp": self.utt_start_ms / 1000.0}));
+                }
+            }
+            self.voiced_ms += step;
+            self.silence_ms = 0.0;
+            let revealed =
+                ((self.voiced_ms / f64::from(self.cfg.word_ms)).floor() as usize).min(words - 1);
+            if revealed > self.revealed {
+                self.revealed = revealed;
+                if self.interim {
+                    out.push(self.results(now_ms, false, false, false));
+                }
+            }
+        } else if self.in_speech {
+            self.silence_ms += step;
+            if self.silence_ms >= endpointing {
+                self.in_speech = false;
+                self.revealed = words;
+                let end = now_ms - self.silence_ms;
+                out.extend(self.end_utterance(end, self.cfg.speech_final, false));
+                self.utt_start_ms = now_ms;
+            }
+        }
+        out
+    }
+
     fn word(&self, i: usize) -> String {
         let words = &self.cfg.words;
         if words.is_empty() {
@@ -841,6 +935,10 @@ impl Script {
     /// Finalize / CloseStream: a final for what was heard (empty transcript without speech).
     fn finish(&mut self, from_finalize: bool) -> Vec<Value> {
         let end = self.received_ms;
+        if self.in_speech {
+            self.in_speech = false;
+            self.revealed = self.cfg.utterance_words.max(1);
+        }
         if end <= self.utt_start_ms && self.revealed == 0 {
             return vec![self.results(end, true, false, from_finalize)];
         }

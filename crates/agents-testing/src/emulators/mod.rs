@@ -3,6 +3,8 @@
 
 pub mod deepgram;
 pub mod elevenlabs;
+pub mod openai;
+pub mod openai_realtime;
 pub mod server;
 
 pub use server::{
