@@ -99,6 +99,7 @@ struct Inner {
     language: Option<String>,
     inactivity_timeout: Option<u32>,
     enable_logging: Option<bool>,
+    synthesize_timestamps: bool,
     connect: ConnectOptions,
     http: reqwest::Client,
 }
@@ -112,8 +113,10 @@ struct Inner {
 /// base64 PCM and alignment arrives as character timings, yielded as
 /// [`TtsEvent::Words`] relative to the segment's audio.
 ///
-/// [`Tts::synthesize`] uses `POST /v1/text-to-speech/{voice_id}/stream`, with `output_format`
-/// chosen from the requested rate (see [`output_format_for`]).
+/// [`Tts::synthesize`] uses `POST /v1/text-to-speech/{voice_id}/stream/with-timestamps` (audio
+/// and word timings; `/stream` without timings when
+/// [`ElevenLabsTtsBuilder::synthesize_timestamps`] is off), with `output_format` chosen from the
+/// requested rate (see [`output_format_for`]).
 ///
 /// ```no_run
 /// use agents_plugin_elevenlabs::ElevenLabsTts;
@@ -145,6 +148,7 @@ pub struct ElevenLabsTtsBuilder {
     language: Option<String>,
     inactivity_timeout: Option<u32>,
     enable_logging: Option<bool>,
+    synthesize_timestamps: Option<bool>,
     connect: Option<ConnectOptions>,
     http: Option<reqwest::Client>,
 }
@@ -210,6 +214,13 @@ impl ElevenLabsTtsBuilder {
     /// `enable_logging` (false is zero retention, enterprise only).
     pub fn enable_logging(mut self, on: bool) -> Self {
         self.enable_logging = Some(on);
+        self
+    }
+
+    /// Whether [`Tts::synthesize`] asks for character timings
+    /// (`/stream/with-timestamps`, the default) or plain audio (`/stream`).
+    pub fn synthesize_timestamps(mut self, on: bool) -> Self {
+        self.synthesize_timestamps = Some(on);
         self
     }
 
@@ -279,6 +290,7 @@ impl ElevenLabsTtsBuilder {
                 language: self.language,
                 inactivity_timeout: self.inactivity_timeout,
                 enable_logging: self.enable_logging,
+                synthesize_timestamps: self.synthesize_timestamps.unwrap_or(true),
                 connect,
                 http,
             }),
@@ -390,7 +402,15 @@ impl Tts for ElevenLabsTts {
             );
         }
         let plan = self.plan(options);
-        let path = format!("/v1/text-to-speech/{}/stream", self.voice(options));
+        let timestamps = self.inner.synthesize_timestamps;
+        let path = if timestamps {
+            format!(
+                "/v1/text-to-speech/{}/stream/with-timestamps",
+                self.voice(options)
+            )
+        } else {
+            format!("/v1/text-to-speech/{}/stream", self.voice(options))
+        };
         let mut url = client::endpoint(&self.inner.base_url, &path, false)?;
         url.query_pairs_mut()
             .append_pair("output_format", plan.output_format);
@@ -429,8 +449,9 @@ impl Tts for ElevenLabsTts {
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if content_type.starts_with("application/json") || content_type.starts_with("text/")
-                {
+                let non_audio = content_type.starts_with("application/json")
+                    || content_type.starts_with("text/");
+                if non_audio && !timestamps {
                     let text = response.text().await.unwrap_or_default();
                     return Err(Error::protocol("ElevenLabs returned non-audio data")
                         .with_provider(PROVIDER)
@@ -441,6 +462,10 @@ impl Tts for ElevenLabsTts {
         })
         .await?;
         let (tx, stream) = TtsAudioStream::channel(plan.format, options);
+        if timestamps {
+            tokio::spawn(read_timestamped(response, tx, plan));
+            return Ok(stream);
+        }
         tokio::spawn(async move {
             let mut body = response.bytes_stream();
             let mut decoder = Decoder::new(plan.codec);
@@ -511,6 +536,134 @@ async fn send_audio(
     let frame = AudioFrame::new(samples, format)?;
     tx.send(TtsEvent::Audio(frame)).await?;
     Ok(n)
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct TimestampAlignment {
+    #[serde(default)]
+    characters: Vec<String>,
+    #[serde(default)]
+    character_start_times_seconds: Vec<f64>,
+    #[serde(default)]
+    character_end_times_seconds: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct TimestampChunk {
+    #[serde(default)]
+    audio_base64: Option<String>,
+    #[serde(default)]
+    alignment: Option<TimestampAlignment>,
+    #[serde(default)]
+    normalized_alignment: Option<TimestampAlignment>,
+}
+
+/// Reads `/stream/with-timestamps`: newline-separated JSON objects, each with base64 audio
+/// and character timings in seconds.
+async fn read_timestamped(response: reqwest::Response, tx: EventSender<TtsEvent>, plan: Plan) {
+    let mut body = response.bytes_stream();
+    let mut decoder = Decoder::new(plan.codec);
+    let mut words = WordBuilder::default();
+    let mut samples = 0usize;
+    let mut line = Vec::new();
+    loop {
+        let chunk = tokio::select! {
+            _ = tx.cancelled() => return,
+            c = body.next() => c,
+        };
+        let done = match chunk {
+            Some(Ok(data)) => {
+                line.extend_from_slice(&data);
+                false
+            }
+            Some(Err(e)) => {
+                let _ = tx.send_error(client::http_error(&e)).await;
+                return;
+            }
+            None => true,
+        };
+        while let Some(pos) = line.iter().position(|b| *b == b'\n') {
+            let text: Vec<u8> = line.drain(..=pos).collect();
+            let result =
+                timestamped_line(&text, &tx, &mut decoder, &mut words, &mut samples, plan).await;
+            if let Err(e) = result {
+                let _ = tx.send_error(e).await;
+                return;
+            }
+        }
+        if done {
+            let rest = std::mem::take(&mut line);
+            if let Err(e) =
+                timestamped_line(&rest, &tx, &mut decoder, &mut words, &mut samples, plan).await
+            {
+                let _ = tx.send_error(e).await;
+                return;
+            }
+            break;
+        }
+    }
+    let tail = words.flush();
+    if !tail.is_empty() && tx.send(TtsEvent::Words(tail)).await.is_err() {
+        return;
+    }
+    let _ = tx.send(TtsEvent::SegmentEnd).await;
+}
+
+async fn timestamped_line(
+    text: &[u8],
+    tx: &EventSender<TtsEvent>,
+    decoder: &mut Decoder,
+    words: &mut WordBuilder,
+    samples: &mut usize,
+    plan: Plan,
+) -> Result<()> {
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let chunk: TimestampChunk =
+        serde_json::from_slice(text).map_err(|e| Error::from(e).with_provider(PROVIDER))?;
+    let offset_ms = *samples as f64 * 1000.0 / f64::from(plan.format.sample_rate);
+    if let Some(a) = chunk
+        .alignment
+        .as_ref()
+        .or(chunk.normalized_alignment.as_ref())
+    {
+        let starts: Vec<f64> = a
+            .character_start_times_seconds
+            .iter()
+            .map(|s| s * 1000.0)
+            .collect();
+        // Times are from the start of the whole audio; a chunk whose times restart near zero
+        // is taken as relative to its own audio.
+        let shift = match starts.first() {
+            Some(first) if offset_ms > 0.0 && *first + 1.0 < offset_ms * 0.5 => offset_ms,
+            _ => 0.0,
+        };
+        let durations: Vec<f64> = a
+            .character_end_times_seconds
+            .iter()
+            .zip(&a.character_start_times_seconds)
+            .map(|(e, s)| ((e - s) * 1000.0).max(0.0))
+            .collect();
+        let wire = WireAlignment {
+            chars: a.characters.clone(),
+            starts,
+            durations,
+        };
+        let done = words.push(&wire, shift);
+        if !done.is_empty() {
+            tx.send(TtsEvent::Words(done)).await?;
+        }
+    }
+    if let Some(audio) = chunk.audio_base64.as_deref().filter(|a| !a.is_empty()) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(audio)
+            .map_err(|e| {
+                Error::protocol(format!("invalid base64 audio: {e}")).with_provider(PROVIDER)
+            })?;
+        *samples += send_audio(tx, decoder, &bytes, plan.format).await?;
+    }
+    Ok(())
 }
 
 async fn open_segment(url: &Url, inner: &Inner, opening: &str) -> Result<Ws> {

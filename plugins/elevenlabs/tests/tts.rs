@@ -271,7 +271,7 @@ async fn dropping_the_stream_closes_the_connection() {
 #[tokio::test]
 async fn synthesize_chooses_output_format_from_the_request() {
     let el = emulator(ElevenLabsConfig::default()).await;
-    let tts = builder(&el).build().unwrap();
+    let tts = builder(&el).synthesize_timestamps(false).build().unwrap();
     let cases = [
         (16_000, "pcm_16000", 16_000),
         (44_100, "pcm_44100", 44_100),
@@ -423,4 +423,33 @@ async fn a_connection_opened_ahead_that_times_out_is_replaced() {
         conns[1].sent.last().unwrap()["error"],
         "input_timeout_exceeded"
     );
+}
+
+#[tokio::test]
+async fn synthesize_with_timestamps_gives_audio_and_word_timings() {
+    let el = emulator(ElevenLabsConfig::default()).await;
+    let tts = builder(&el).build().unwrap();
+    let mut audio = tts
+        .synthesize("Hello brave new world", &SynthesizeOptions::default())
+        .await
+        .unwrap();
+    let events: Vec<_> = drain(&mut audio)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(events.last(), Some(&TtsEvent::SegmentEnd));
+    assert_eq!(samples(&events), expected(21 * 240));
+    let w = words(&events);
+    let texts: Vec<_> = w.iter().map(|w| w.word.as_str()).collect();
+    assert_eq!(texts, vec!["Hello", "brave", "new", "world"]);
+    assert_eq!(w[1].start, Duration::from_millis(60));
+    assert_eq!(w[3].start, Duration::from_millis(160));
+    assert_eq!(w[3].end, Duration::from_millis(210));
+    let req = el.requests().pop().unwrap();
+    assert_eq!(
+        req.path,
+        "/v1/text-to-speech/voice123/stream/with-timestamps"
+    );
+    assert_eq!(req.query_param("output_format"), Some("pcm_24000"));
 }
