@@ -160,6 +160,20 @@ impl DeepgramTts {
         }
     }
 
+    /// The rate of one request: the caller's when the speak endpoints offer it (no conversion
+    /// needed), else the configured one (the core converts).
+    fn format_for(&self, options: &SynthesizeOptions) -> AudioFormat {
+        let rate = options
+            .output_format
+            .map(|f| f.sample_rate)
+            .filter(|r| SUPPORTED_SAMPLE_RATES.contains(r))
+            .unwrap_or(self.inner.sample_rate);
+        AudioFormat {
+            sample_rate: rate,
+            channels: 1,
+        }
+    }
+
     fn query(&self, url: &mut Url, options: &SynthesizeOptions, rest: bool) {
         let mut q = url.query_pairs_mut();
         q.append_pair(
@@ -167,7 +181,10 @@ impl DeepgramTts {
             options.voice.as_deref().unwrap_or(&self.inner.model),
         );
         q.append_pair("encoding", "linear16");
-        q.append_pair("sample_rate", &self.inner.sample_rate.to_string());
+        q.append_pair(
+            "sample_rate",
+            &self.format_for(options).sample_rate.to_string(),
+        );
         if rest {
             q.append_pair("container", "none");
         }
@@ -217,7 +234,7 @@ impl Tts for DeepgramTts {
             }
         })
         .await?;
-        let format = self.format();
+        let format = self.format_for(options);
         let (tx, stream) = TtsAudioStream::channel(format, options);
         tokio::spawn(async move {
             let mut body = response.bytes_stream();
@@ -249,8 +266,9 @@ impl Tts for DeepgramTts {
         let mut url = client::ws_url(&self.inner.base_url, "/v1/speak")?;
         self.query(&mut url, options, false);
         let ws = client::connect_ws(&url, &self.inner.api_key, &self.inner.connect).await?;
-        let (handle, backend) = TtsStream::channel(self.format(), options);
-        tokio::spawn(speak_session(ws, backend, self.format()));
+        let format = self.format_for(options);
+        let (handle, backend) = TtsStream::channel(format, options);
+        tokio::spawn(speak_session(ws, backend, format));
         Ok(handle)
     }
 }

@@ -161,3 +161,41 @@ async fn dropping_the_speak_stream_sends_clear() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_requested_rate_is_asked_for_when_offered() {
+    let (dg, tts) = setup(DeepgramConfig::default()).await;
+    let opts = SynthesizeOptions::default().with_output_format(AudioFormat::MONO_16K);
+    let mut audio = tts.synthesize("Hello", &opts).await.unwrap();
+    let events: Vec<_> = drain(&mut audio)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(events.iter().all(|e| match e {
+        TtsEvent::Audio(f) => f.sample_rate() == 16_000,
+        _ => true,
+    }));
+    assert_eq!(
+        dg.requests().pop().unwrap().query_param("sample_rate"),
+        Some("16000")
+    );
+    // 22.05 kHz is not a speak rate: 24 kHz is asked for and the core converts.
+    let opts =
+        SynthesizeOptions::default().with_output_format(AudioFormat::new(22_050, 1).unwrap());
+    let mut audio = tts.synthesize("Hello", &opts).await.unwrap();
+    let events: Vec<_> = drain(&mut audio)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TtsEvent::Audio(f) if f.sample_rate() == 22_050))
+    );
+    assert_eq!(
+        dg.requests().pop().unwrap().query_param("sample_rate"),
+        Some("24000")
+    );
+}
