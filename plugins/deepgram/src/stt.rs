@@ -1086,3 +1086,85 @@ impl LiveSession {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_messages_parse_and_ignore_unknown_fields() {
+        let r: LiveMessage = serde_json::from_str(
+            r#"{"type":"Results","channel_index":[0,1],"duration":1.02,"start":3.4,"is_final":true,
+               "speech_final":true,"from_finalize":false,"new_field":1,
+               "channel":{"alternatives":[{"transcript":"hello world","confidence":0.98,"languages":["en"],
+               "words":[{"word":"hello","start":3.42,"end":3.7,"confidence":0.99,"punctuated_word":"Hello"}]}]},
+               "metadata":{"request_id":"rid","model_info":{"name":"x"}}}"#,
+        )
+        .unwrap();
+        let LiveMessage::Results {
+            start,
+            duration,
+            is_final,
+            speech_final,
+            channel,
+            metadata,
+        } = r
+        else {
+            panic!("not results");
+        };
+        assert!(is_final && speech_final);
+        assert_eq!(metadata.request_id.as_deref(), Some("rid"));
+        let alt = channel.alternatives[0].to_alternative(1.0, true);
+        assert_eq!(alt.words[0].word, "Hello");
+        assert_eq!(alt.words[0].start, Duration::from_millis(4420));
+        assert_eq!(alt.language.as_deref(), Some("en"));
+        assert_eq!(secs(start + duration), Duration::from_millis(4420));
+        assert!(matches!(
+            serde_json::from_str::<LiveMessage>(
+                r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":3.3}"#
+            )
+            .unwrap(),
+            LiveMessage::SpeechStarted {}
+        ));
+        assert!(matches!(
+            serde_json::from_str::<LiveMessage>(
+                r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":4.1}"#
+            )
+            .unwrap(),
+            LiveMessage::UtteranceEnd {}
+        ));
+        assert!(matches!(
+            serde_json::from_str::<LiveMessage>(r#"{"type":"Brand New","x":1}"#).unwrap(),
+            LiveMessage::Other
+        ));
+    }
+
+    #[test]
+    fn close_codes_are_classified() {
+        let e = client::close_error(1002, "DATA-0000");
+        assert_eq!(e.kind(), &agents_core::ErrorKind::InvalidInput);
+        let e = client::close_error(1011, "NET-0001");
+        assert_eq!(e.status(), Some(1011));
+        assert!(!e.is_retryable());
+        let e = client::close_error(4000, "custom");
+        assert_eq!(e.status(), Some(4000));
+    }
+
+    #[test]
+    fn query_uses_typed_options() {
+        let mut url = Url::parse("wss://api.deepgram.com/v1/listen").unwrap();
+        let opts = SttOptions {
+            endpointing: Some(Endpointing::Disabled),
+            keyterms: vec!["a b".into()],
+            ..SttOptions::default()
+        };
+        opts.live_query(&mut url, None);
+        let q = url.query().unwrap();
+        assert!(q.contains("endpointing=false"), "{q}");
+        assert!(q.contains("keyterm=a+b"), "{q}");
+        assert!(
+            q.contains("encoding=linear16&sample_rate=16000&channels=1"),
+            "{q}"
+        );
+    }
+}

@@ -578,3 +578,30 @@ async fn an_unknown_close_code_mid_stream_is_final() {
     assert_eq!(err.provider_message(), Some("policy violation"));
     assert_eq!(dg.listen_connections().len(), 1, "not reconnected");
 }
+
+#[tokio::test]
+async fn dropping_only_the_input_half_ends_the_input() {
+    let dg = emulator(DeepgramConfig::default().with_cadence(100, 3, 100)).await;
+    let stt = builder(&dg).build().unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    push_audio(&mut stream, F16, 300, 20, Duration::ZERO).await;
+    let (input, mut events) = stream.split();
+    drop(input);
+    let mut finals = 0;
+    while let Some(item) = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures::StreamExt::next(&mut events),
+    )
+    .await
+    .unwrap()
+    {
+        if item.unwrap().kind == SpeechEventKind::Final {
+            finals += 1;
+        }
+    }
+    assert_eq!(finals, 1);
+    assert_eq!(
+        dg.listen_connections()[0].message_types(),
+        vec!["CloseStream"]
+    );
+}

@@ -1030,3 +1030,62 @@ impl Session {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_accept_the_variant_keys() {
+        let m: WireMessage = serde_json::from_str(
+            r#"{"audio":"AAA=","alignment":{"chars":["a"],"charsStartTimesMs":[5],"charsDurationsMs":[7]},"is_final":false}"#,
+        )
+        .unwrap();
+        let a = m.alignment.unwrap();
+        assert_eq!(a.starts, vec![5.0]);
+        assert_eq!(a.durations, vec![7.0]);
+        assert_eq!(m.is_final, Some(false));
+        let m: WireMessage = serde_json::from_str(r#"{"isFinal":true,"audio":null}"#).unwrap();
+        assert_eq!(m.is_final, Some(true));
+        assert!(m.audio.is_none());
+        let m: WireMessage = serde_json::from_str(
+            r#"{"message":"Have not received","error":"input_timeout_exceeded","code":1008}"#,
+        )
+        .unwrap();
+        assert_eq!(m.error.as_deref(), Some("input_timeout_exceeded"));
+    }
+
+    #[test]
+    fn words_continue_across_messages() {
+        let mut b = WordBuilder::default();
+        let first = WireAlignment {
+            chars: ["H", "i", " ", "t", "h"].map(String::from).to_vec(),
+            starts: vec![0.0, 10.0, 20.0, 30.0, 40.0],
+            durations: vec![10.0; 5],
+        };
+        let words = b.push(&first, 0.0);
+        assert_eq!(words.len(), 1);
+        assert_eq!(words[0].word, "Hi");
+        let second = WireAlignment {
+            chars: ["e", "r", "e"].map(String::from).to_vec(),
+            starts: vec![0.0, 10.0, 20.0],
+            durations: vec![10.0; 3],
+        };
+        assert!(b.push(&second, 50.0).is_empty());
+        let rest = b.flush();
+        assert_eq!(rest[0].word, "there");
+        assert_eq!(rest[0].start, Duration::from_millis(30));
+        assert_eq!(rest[0].end, Duration::from_millis(80));
+    }
+
+    #[test]
+    fn sentence_ends_and_formats() {
+        assert!(ends_sentence("Hello world. "));
+        assert!(ends_sentence("Really?"));
+        assert!(!ends_sentence("Hello"));
+        assert!(!ends_sentence(""));
+        assert_eq!(output_format_for(8_000), Some("ulaw_8000"));
+        assert_eq!(output_format_for(44_100), Some("pcm_44100"));
+        assert_eq!(output_format_for(11_025), None);
+    }
+}
