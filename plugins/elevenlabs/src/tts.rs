@@ -100,6 +100,7 @@ struct Inner {
     inactivity_timeout: Option<u32>,
     enable_logging: Option<bool>,
     synthesize_timestamps: bool,
+    final_timeout: Duration,
     connect: ConnectOptions,
     http: reqwest::Client,
 }
@@ -149,6 +150,7 @@ pub struct ElevenLabsTtsBuilder {
     inactivity_timeout: Option<u32>,
     enable_logging: Option<bool>,
     synthesize_timestamps: Option<bool>,
+    final_timeout: Option<Duration>,
     connect: Option<ConnectOptions>,
     http: Option<reqwest::Client>,
 }
@@ -224,6 +226,13 @@ impl ElevenLabsTtsBuilder {
         self
     }
 
+    /// How long to wait for `isFinal` after a segment's closing message (default 30 s); past
+    /// it the stream fails with a `Timeout`.
+    pub fn final_timeout(mut self, timeout: Duration) -> Self {
+        self.final_timeout = Some(timeout);
+        self
+    }
+
     /// Connect retries and timeouts.
     pub fn connect_options(mut self, connect: ConnectOptions) -> Self {
         self.connect = Some(connect);
@@ -291,6 +300,7 @@ impl ElevenLabsTtsBuilder {
                 inactivity_timeout: self.inactivity_timeout,
                 enable_logging: self.enable_logging,
                 synthesize_timestamps: self.synthesize_timestamps.unwrap_or(true),
+                final_timeout: self.final_timeout.unwrap_or(Duration::from_secs(30)),
                 connect,
                 http,
             }),
@@ -511,6 +521,7 @@ impl Tts for ElevenLabsTts {
             ws: Some(ws),
             segment_has_text: false,
             closing: false,
+            final_deadline: None,
             ending: false,
             decoder: Decoder::new(plan.codec),
             segment_samples: 0,
@@ -789,6 +800,7 @@ struct Session {
     ws: Option<Ws>,
     segment_has_text: bool,
     closing: bool,
+    final_deadline: Option<tokio::time::Instant>,
     ending: bool,
     decoder: Decoder,
     segment_samples: usize,
@@ -855,6 +867,13 @@ impl Session {
     ) -> Result<()> {
         loop {
             let accept_input = !self.closing && !self.ending;
+            let final_deadline = self.final_deadline.filter(|_| self.closing);
+            let final_wait = async move {
+                match final_deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
             let Session { ws, preconnect, .. } = self;
             let ws_next = async {
                 match ws.as_mut() {
@@ -871,6 +890,13 @@ impl Session {
             tokio::select! {
                 biased;
                 _ = events.cancelled() => return Err(Error::cancelled("the stream was dropped")),
+                _ = final_wait => {
+                    return Err(Error::timeout(format!(
+                        "ElevenLabs sent no isFinal within {} ms of the end of the segment's text",
+                        self.inner.final_timeout.as_millis()
+                    ))
+                    .with_provider(PROVIDER));
+                }
                 r = preconnected => {
                     self.preconnect = None;
                     // Polled here so that an idle close of this connection is seen (and the
@@ -894,6 +920,8 @@ impl Session {
                         Some(TtsInput::Flush) => {
                             if self.segment_has_text {
                                 self.closing = true;
+                                self.final_deadline =
+                                    Some(tokio::time::Instant::now() + self.inner.final_timeout);
                                 self.send_json(json!({"text": ""})).await?;
                             } else {
                                 events.send(TtsEvent::SegmentEnd).await?;
@@ -903,6 +931,8 @@ impl Session {
                             self.ending = true;
                             if self.segment_has_text {
                                 self.closing = true;
+                                self.final_deadline =
+                                    Some(tokio::time::Instant::now() + self.inner.final_timeout);
                                 self.send_json(json!({"text": ""})).await?;
                             } else {
                                 events.send(TtsEvent::SegmentEnd).await?;

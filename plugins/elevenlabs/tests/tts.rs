@@ -453,3 +453,22 @@ async fn synthesize_with_timestamps_gives_audio_and_word_timings() {
     );
     assert_eq!(req.query_param("output_format"), Some("pcm_24000"));
 }
+
+#[tokio::test]
+async fn a_missing_is_final_is_a_timeout() {
+    let el =
+        emulator(ElevenLabsConfig::default().with_first_audio_delay(Duration::from_secs(3))).await;
+    let tts = builder(&el)
+        .final_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
+    stream.push_text("Hello.").await.unwrap();
+    stream.end_input().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let items = drain(&mut stream).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let err = items.into_iter().find_map(Result::err).expect("an error");
+    assert_eq!(err.kind(), &ErrorKind::Timeout);
+    assert!(err.to_string().contains("isFinal"), "{err}");
+}
