@@ -87,6 +87,9 @@ impl Plugin for DeepgramPlugin {
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
         }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
+        }
         if let Some(model) = &config.model {
             b = b.model(model.clone());
         }
@@ -139,6 +142,9 @@ impl Plugin for DeepgramPlugin {
             .connect_options(config.connect.clone());
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
+        }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
         }
         if let Some(model) = &config.model {
             b = b.model(model.clone());

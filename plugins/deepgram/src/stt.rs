@@ -164,6 +164,7 @@ impl SttOptions {
 #[derive(Debug)]
 struct Inner {
     api_key: ApiKey,
+    headers: Vec<(String, String)>,
     base_url: Url,
     options: SttOptions,
     connect: ConnectOptions,
@@ -202,6 +203,7 @@ pub struct DeepgramStt {
 #[must_use]
 pub struct DeepgramSttBuilder {
     api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
     base_url: Option<String>,
     options: SttOptions,
     connect: Option<ConnectOptions>,
@@ -215,6 +217,12 @@ impl DeepgramSttBuilder {
     /// The API key; without one, `DEEPGRAM_API_KEY` is read at [`Self::build`].
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds an HTTP header sent with every request and WebSocket handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -333,6 +341,7 @@ impl DeepgramSttBuilder {
     pub fn build(self) -> Result<DeepgramStt> {
         let api_key = client::resolve_key(self.api_key)?;
         let base_url = client::parse_base_url(self.base_url.as_deref())?;
+        client::validate_headers(&self.headers)?;
         AudioFormat::new(self.options.sample_rate, self.options.channels)
             .map_err(|e| e.with_provider(PROVIDER))?;
         if self.options.model.trim().is_empty() {
@@ -347,6 +356,7 @@ impl DeepgramSttBuilder {
         Ok(DeepgramStt {
             inner: Arc::new(Inner {
                 api_key,
+                headers: self.headers,
                 base_url,
                 options: self.options,
                 connect,
@@ -421,9 +431,11 @@ impl Stt for DeepgramStt {
             let url = url.clone();
             let body = body.clone();
             async move {
-                let response = inner
-                    .http
-                    .post(url)
+                let mut request = inner.http.post(url);
+                for (name, value) in &inner.headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .header("authorization", format!("Token {}", inner.api_key.expose()))
                     .header("content-type", "audio/wav")
                     .header("accept", "application/json")
@@ -470,7 +482,13 @@ impl Stt for DeepgramStt {
 
     async fn stream(&self, options: &SttStreamOptions) -> Result<SttStream> {
         let url = self.live_url(options.language.as_deref())?;
-        let ws = client::connect_ws(&url, &self.inner.api_key, &self.inner.connect).await?;
+        let ws = client::connect_ws(
+            &url,
+            &self.inner.api_key,
+            &self.inner.headers,
+            &self.inner.connect,
+        )
+        .await?;
         let (handle, backend) = SttStream::channel(self.input_format());
         let session = LiveSession::new(self.inner.clone(), url, ws, backend, self.input_format());
         tokio::spawn(session.run());
@@ -827,10 +845,9 @@ impl LiveSession {
         if self.reconnect.is_none() {
             // A failed send: schedule the reconnect now (errors surface from the future).
             let url = self.url.clone();
-            let key = self.inner.api_key.clone();
-            let opts = self.inner.connect.clone();
+            let inner = self.inner.clone();
             self.reconnect = Some(Box::pin(async move {
-                client::connect_ws(&url, &key, &opts).await
+                client::connect_ws(&url, &inner.api_key, &inner.headers, &inner.connect).await
             }));
         }
     }

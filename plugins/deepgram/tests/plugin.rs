@@ -52,7 +52,8 @@ async fn config_options_reach_the_query() {
         .with_option("sample_rate", 8000)
         .with_option("endpointing", false)
         .with_option("utterance_end_ms", 1200)
-        .with_option("keyterms", serde_json::json!(["alpha", "beta"]));
+        .with_option("keyterms", serde_json::json!(["alpha", "beta"]))
+        .with_header("x-agent-name", "demo");
     let stt = DeepgramPlugin.build_stt(&cfg).unwrap();
     assert_eq!(stt.capabilities().input_format.sample_rate, 8000);
     let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
@@ -66,4 +67,9 @@ async fn config_options_reach_the_query() {
     assert_eq!(req.query_param("utterance_end_ms"), Some("1200"));
     assert_eq!(req.query_params("keyterm"), vec!["alpha", "beta"]);
     assert_eq!(req.header("authorization"), Some("Token k"));
+    assert_eq!(req.header("x-agent-name"), Some("demo"));
+    let bad = ProviderConfig::new("deepgram")
+        .with_api_key("k")
+        .with_header("bad header", "x");
+    assert!(DeepgramPlugin.build_stt(&bad).is_err());
 }

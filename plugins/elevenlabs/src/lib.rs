@@ -105,6 +105,9 @@ impl Plugin for ElevenLabsPlugin {
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
         }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
+        }
         if let Some(model) = &config.model {
             b = b.model(model.clone());
         }
@@ -145,6 +148,9 @@ impl Plugin for ElevenLabsPlugin {
             .connect_options(config.connect.clone());
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
+        }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
         }
         if let Some(model) = &config.model {
             b = b.model(model.clone());

@@ -90,6 +90,7 @@ pub fn output_format_for(rate: u32) -> Option<&'static str> {
 #[derive(Debug)]
 struct Inner {
     api_key: ApiKey,
+    headers: Vec<(String, String)>,
     base_url: Url,
     voice_id: String,
     model: String,
@@ -140,6 +141,7 @@ pub struct ElevenLabsTts {
 #[must_use]
 pub struct ElevenLabsTtsBuilder {
     api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
     base_url: Option<String>,
     voice_id: Option<String>,
     model: Option<String>,
@@ -160,6 +162,12 @@ impl ElevenLabsTtsBuilder {
     /// [`Self::build`].
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds an HTTP header sent with every request and WebSocket handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -249,6 +257,7 @@ impl ElevenLabsTtsBuilder {
     pub fn build(self) -> Result<ElevenLabsTts> {
         let api_key = client::resolve_key(self.api_key)?;
         let base_url = client::parse_base_url(self.base_url.as_deref())?;
+        client::validate_headers(&self.headers)?;
         let sample_rate = self.sample_rate.unwrap_or(24_000);
         if output_format_for(sample_rate).is_none() {
             return Err(Error::invalid_input(format!(
@@ -290,6 +299,7 @@ impl ElevenLabsTtsBuilder {
         Ok(ElevenLabsTts {
             inner: Arc::new(Inner {
                 api_key,
+                headers: self.headers,
                 base_url,
                 voice_id,
                 model: self.model.unwrap_or_else(|| "eleven_flash_v2_5".into()),
@@ -442,9 +452,11 @@ impl Tts for ElevenLabsTts {
             let url = url.clone();
             let body = body.clone();
             async move {
-                let response = inner
-                    .http
-                    .post(url)
+                let mut request = inner.http.post(url);
+                for (name, value) in &inner.headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .header("xi-api-key", inner.api_key.expose())
                     .header("content-type", "application/json")
                     .body(body)
@@ -678,7 +690,7 @@ async fn timestamped_line(
 }
 
 async fn open_segment(url: &Url, inner: &Inner, opening: &str) -> Result<Ws> {
-    let mut ws = client::connect_ws(url, &inner.api_key, &inner.connect).await?;
+    let mut ws = client::connect_ws(url, &inner.api_key, &inner.headers, &inner.connect).await?;
     ws.send(Message::Text(opening.to_string().into()))
         .await
         .map_err(|e| client::ws_error(&e))?;

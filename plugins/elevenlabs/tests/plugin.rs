@@ -40,7 +40,8 @@ async fn config_options_reach_the_wire() {
         .with_option("stability", 0.3)
         .with_option("speed", 1.1)
         .with_option("chunk_length_schedule", serde_json::json!([50, 100]))
-        .with_option("inactivity_timeout", 60);
+        .with_option("inactivity_timeout", 60)
+        .with_header("x-agent-name", "demo");
     let tts = ElevenLabsPlugin.build_tts(&cfg).unwrap();
     assert_eq!(tts.capabilities().output_format.sample_rate, 16_000);
     let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
@@ -55,6 +56,7 @@ async fn config_options_reach_the_wire() {
     assert_eq!(req.query_param("model_id"), Some("eleven_turbo_v2_5"));
     assert_eq!(req.query_param("output_format"), Some("pcm_16000"));
     assert_eq!(req.query_param("inactivity_timeout"), Some("60"));
+    assert_eq!(req.header("x-agent-name"), Some("demo"));
     let open = &c.messages[0];
     assert!((open["voice_settings"]["stability"].as_f64().unwrap() - 0.3).abs() < 1e-6);
     assert!((open["voice_settings"]["speed"].as_f64().unwrap() - 1.1).abs() < 1e-6);
@@ -62,4 +64,26 @@ async fn config_options_reach_the_wire() {
         open["generation_config"]["chunk_length_schedule"],
         serde_json::json!([50, 100])
     );
+}
+
+#[tokio::test]
+async fn config_headers_reach_rest_requests() {
+    let el = ElevenLabsEmulator::start(ElevenLabsConfig::default())
+        .await
+        .unwrap();
+    let cfg = ProviderConfig::new("elevenlabs")
+        .with_api_key("k")
+        .with_base_url(el.http_url())
+        .with_header("x-agent-name", "demo");
+    let tts = ElevenLabsPlugin.build_tts(&cfg).unwrap();
+    let mut audio = tts
+        .synthesize("Hi.", &SynthesizeOptions::default())
+        .await
+        .unwrap();
+    while let Some(item) = audio.next().await {
+        item.unwrap();
+    }
+    let req = el.requests().pop().unwrap();
+    assert_eq!(req.header("x-agent-name"), Some("demo"));
+    assert_eq!(req.header("xi-api-key"), Some("k"));
 }
