@@ -10,7 +10,7 @@ use std::time::Duration;
 use agents_core::{
     ApiKey, AudioFormat, AudioFrame, ConnectOptions, Error, ProviderInfo, RecognizeOptions, Result,
     SpeechAlternative, SpeechEvent, Stt, SttCapabilities, SttInput, SttStream, SttStreamBackend,
-    SttStreamOptions, WordTiming, async_trait,
+    SttStreamOptions, SttUsage, WordTiming, async_trait,
 };
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -677,6 +677,8 @@ struct LiveSession {
     speaking: bool,
     last_start: Duration,
     reconnects_without_results: u32,
+    /// Every audio byte accepted from the caller.
+    total_bytes: u64,
 }
 
 impl LiveSession {
@@ -714,6 +716,7 @@ impl LiveSession {
             speaking: false,
             last_start: Duration::ZERO,
             reconnects_without_results: 0,
+            total_bytes: 0,
         }
     }
 
@@ -872,6 +875,7 @@ impl LiveSession {
         if bytes.is_empty() {
             return Ok(());
         }
+        self.total_bytes += bytes.len() as u64;
         if self.ws.is_none() {
             self.pending_bytes += bytes.len() as u64;
             self.pending.push_back(bytes);
@@ -1091,7 +1095,15 @@ impl LiveSession {
                     self.events.send(SpeechEvent::end_of_speech()).await?;
                 }
             }
-            LiveMessage::Metadata {} => {}
+            LiveMessage::Metadata {} => {
+                // Sent after CloseStream: report the audio streamed, for billing and metrics.
+                if self.close_sent {
+                    let usage = SttUsage {
+                        audio_duration: secs(self.total_bytes as f64 / self.bytes_per_sec),
+                    };
+                    self.events.send(SpeechEvent::usage(usage)).await?;
+                }
+            }
             LiveMessage::Error {
                 variant,
                 description,

@@ -110,7 +110,11 @@ async fn interim_final_and_end_of_speech() {
     let finals: Vec<_> = events.iter().filter(|e| e.kind == Final).collect();
     assert_eq!(finals[1].text(), "is a test");
     assert_eq!(finals[1].alternatives[0].start, Duration::from_millis(300));
-    assert_eq!(*k.last().unwrap(), EndOfSpeech);
+    // After CloseStream the Metadata message becomes one usage event, last.
+    assert_eq!(*k.last().unwrap(), Usage);
+    assert_eq!(k[k.len() - 2], EndOfSpeech);
+    let usage = events.last().unwrap().usage.unwrap();
+    assert_eq!(usage.audio_duration, Duration::from_millis(640));
     let conn = &dg.listen_connections()[0];
     assert_eq!(
         conn.message_types().last().map(String::as_str),
