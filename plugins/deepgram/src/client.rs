@@ -166,6 +166,10 @@ pub(crate) fn ws_error(err: &tokio_tungstenite::tungstenite::Error) -> Error {
             Error::invalid_input(format!("invalid WebSocket URL: {e}")).with_provider(PROVIDER)
         }
         E::Tls(e) => Error::connection(format!("TLS error: {e}")).with_provider(PROVIDER),
+        E::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        ) => Error::connection("the connection dropped without a close frame")
+            .with_provider(PROVIDER),
         other => Error::protocol(format!("WebSocket error: {other}")).with_provider(PROVIDER),
     }
 }

@@ -98,6 +98,8 @@ pub struct DeepgramConfig {
     pub tts_chunk_bytes: usize,
     /// Milliseconds of synthesized audio per character of text.
     pub tts_ms_per_char: u32,
+    /// On the speak WebSocket, what happens at the first `Flush` instead of audio.
+    pub speak_fault: Option<CloseAction>,
     /// Voice-aware mode: only audio louder than -40 dBFS counts as speech, words are revealed
     /// while it lasts, and this much silence after speech ends the utterance (like Deepgram's
     /// `endpointing`) with a final carrying every word of the utterance.
@@ -125,6 +127,7 @@ impl Default for DeepgramConfig {
             message_delay: Duration::ZERO,
             tts_chunk_bytes: 4001,
             tts_ms_per_char: 10,
+            speak_fault: None,
             voice_endpointing: None,
         }
     }
@@ -220,6 +223,13 @@ impl DeepgramConfig {
     #[must_use]
     pub fn with_required_sample_rate(mut self, rate: u32) -> Self {
         self.required_sample_rate = Some(rate);
+        self
+    }
+
+    /// Makes the speak WebSocket fail at the first `Flush`.
+    #[must_use]
+    pub fn with_speak_fault(mut self, action: CloseAction) -> Self {
+        self.speak_fault = Some(action);
         self
     }
 
@@ -619,6 +629,23 @@ impl DeepgramHandler {
             match value["type"].as_str() {
                 Some("Speak") => buffered.push_str(value["text"].as_str().unwrap_or("")),
                 Some("Flush") | Some("Close") => {
+                    match cfg.speak_fault.clone() {
+                        Some(CloseAction::Drop) => break,
+                        Some(CloseAction::Close { code, reason }) => {
+                            let _ = ws
+                                .close(Some(CloseFrame {
+                                    code: CloseCode::from(code),
+                                    reason: reason.into(),
+                                }))
+                                .await;
+                            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                                while let Some(Ok(_)) = ws.next().await {}
+                            })
+                            .await;
+                            break;
+                        }
+                        None => {}
+                    }
                     let chars = buffered.chars().count();
                     buffered.clear();
                     let samples = rate * chars * cfg.tts_ms_per_char as usize / 1000;
