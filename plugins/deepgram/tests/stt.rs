@@ -609,3 +609,45 @@ async fn dropping_only_the_input_half_ends_the_input() {
         vec!["CloseStream"]
     );
 }
+
+#[tokio::test]
+async fn audio_pushed_while_reconnecting_is_sent_after() {
+    let dg = emulator(
+        DeepgramConfig::default()
+            .with_cadence(100, 3, 100)
+            .with_fault(0, 200, CloseAction::Drop)
+            .with_delay_handshakes_from(1, Duration::from_millis(300)),
+    )
+    .await;
+    let stt = builder(&dg).build().unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    let mut pushed = push_audio(&mut stream, F16, 200, 20, Duration::ZERO).await;
+    eventually(|| dg.listen_connections()[0].ended).await;
+    // The reconnect handshake takes 300 ms: these frames wait in the reconnect buffer.
+    let mut offset = pushed.len() / 2;
+    for _ in 0..20 {
+        let f = audio(F16, 20, offset);
+        offset += f.samples().len();
+        pushed.extend(f.to_le_bytes());
+        stream.push_frame(f).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stream.end_input().await.unwrap();
+    let events: Vec<_> = collect(&mut stream)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    check_contract(&events);
+    let conns = dg.listen_connections();
+    assert_eq!(conns.len(), 2);
+    let second = &conns[1].audio;
+    let k = pushed.len() - second.len();
+    assert!(
+        k <= conns[0].audio.len(),
+        "gap of {} bytes",
+        k - conns[0].audio.len()
+    );
+    assert_eq!(&second[..], &pushed[k..]);
+    assert_eq!(&conns[0].audio[..k], &pushed[..k]);
+}

@@ -72,6 +72,9 @@ pub struct DeepgramConfig {
     /// Reject WebSocket handshakes from this one on (counting from 0) with this status, to
     /// keep a reconnecting client disconnected.
     pub reject_handshakes_from: Option<(usize, u16)>,
+    /// Delay WebSocket handshakes from this one on (counting from 0), to keep a reconnecting
+    /// client waiting while audio is pushed.
+    pub delay_handshakes_from: Option<(usize, Duration)>,
     /// The words revealed as audio arrives, cycled.
     pub words: Vec<String>,
     /// Audio per revealed word, in ms.
@@ -112,6 +115,7 @@ impl Default for DeepgramConfig {
             api_key: None,
             reject: None,
             reject_handshakes_from: None,
+            delay_handshakes_from: None,
             words: ["hello", "world", "this", "is", "a", "test"]
                 .iter()
                 .map(|w| (*w).to_string())
@@ -152,6 +156,13 @@ impl DeepgramConfig {
     #[must_use]
     pub fn with_reject_handshakes_from(mut self, from: usize, status: u16) -> Self {
         self.reject_handshakes_from = Some((from, status));
+        self
+    }
+
+    /// Delays WebSocket handshakes number `from` (counting from 0) and later by `delay`.
+    #[must_use]
+    pub fn with_delay_handshakes_from(mut self, from: usize, delay: Duration) -> Self {
+        self.delay_handshakes_from = Some((from, delay));
         self
     }
 
@@ -1006,6 +1017,11 @@ impl Handler for DeepgramHandler {
             }
             Err(_) => 0,
         };
+        if let Some((from, delay)) = self.config.delay_handshakes_from {
+            if number >= from {
+                tokio::time::sleep(delay).await;
+            }
+        }
         if let Some((from, status)) = self.config.reject_handshakes_from {
             if number >= from {
                 return UpgradeDecision::Reject(error_response(
