@@ -1,6 +1,7 @@
 //! `cargo xtask new-plugin`: refusals change nothing and say why in one line; a plugin with
 //! every capability (and a network-free one) scaffolded into a copy of the workspace builds,
 //! passes clippy with `-D warnings`, passes its own tests and keeps tidy green.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,5 +1,6 @@
 //! `cargo xtask tidy` as a test, and one test per rule that breaks it on purpose in a
 //! synthetic tree.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::fs;
 use std::path::{Path, PathBuf};
