@@ -256,6 +256,11 @@ fn scaffolded_plugins_build_lint_and_pass_their_tests() {
         "plugins",
         "xtask",
         "docs",
+        ".ci",
+        "README.md",
+        "CONTRIBUTING.md",
+        "LICENSE-APACHE",
+        "LICENSE-MIT",
     ] {
         let from = root.join(item);
         if from.is_dir() {
