@@ -285,6 +285,9 @@ pub fn render_plugin(request: &Request) -> Result<Vec<(String, String)>, String>
     if network {
         flags.insert("http");
     }
+    if caps.iter().any(|c| c.is_network() && *c != Cap::Realtime) {
+        flags.insert("rest");
+    }
     let env = format!("{}_API_KEY", snake.to_ascii_uppercase());
     let checklist: Vec<String> = Cap::ALL
         .iter()

@@ -271,22 +271,31 @@ fn scaffolded_plugins_build_lint_and_pass_their_tests() {
         }
     }
     let args = |list: &[&str]| list.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
-    xtask::new_plugin::run(&workspace, &args(&["scaffold-all", "--all"])).unwrap();
-    xtask::new_plugin::run(&workspace, &args(&["scaffold-vad", "--vad"])).unwrap();
+    // Every capability together, and each alone: the templates' conditional blocks must leave
+    // no unused import or dead code behind in any of them.
+    let mut plugins = vec![("scaffold-all".to_string(), "--all".to_string())];
+    for cap in xtask::new_plugin::Cap::ALL {
+        plugins.push((
+            format!("scaffold-{}", cap.flag()),
+            format!("--{}", cap.flag()),
+        ));
+    }
+    for (name, flag) in &plugins {
+        xtask::new_plugin::run(&workspace, &args(&[name, flag])).unwrap();
+    }
     if let Err(problems) = xtask::tidy::run(&workspace) {
         panic!("tidy fails on the generated state:\n{problems}");
     }
     let target = scratch.join("target");
-    let packages = [
-        "-p",
-        "agents-plugin-scaffold-all",
-        "-p",
-        "agents-plugin-scaffold-vad",
-    ];
+    let packages: Vec<String> = plugins
+        .iter()
+        .flat_map(|(name, _)| ["-p".to_string(), format!("agents-plugin-{name}")])
+        .collect();
+    let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
     cargo(
         &workspace,
         &target,
-        &[&["fmt", "--check"][..], &packages[..]].concat(),
+        &[&["fmt", "--check"][..], &packages].concat(),
     );
     cargo(&workspace, &target, &["build", "--workspace", "--offline"]);
     cargo(
@@ -294,15 +303,15 @@ fn scaffolded_plugins_build_lint_and_pass_their_tests() {
         &target,
         &[
             &["clippy", "--offline", "--all-targets"][..],
-            &packages[..],
-            &["--", "-D", "warnings"][..],
+            &packages,
+            &["--", "-D", "warnings"],
         ]
         .concat(),
     );
     cargo(
         &workspace,
         &target,
-        &[&["test", "--offline"][..], &packages[..]].concat(),
+        &[&["test", "--offline"][..], &packages].concat(),
     );
     fs::remove_dir_all(&workspace).unwrap();
 }

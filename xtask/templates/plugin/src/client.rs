@@ -8,9 +8,12 @@
 //!   [`ErrorKind::Auth`](agents_core::ErrorKind::Auth), 402 is `QuotaExceeded`, 429 is
 //!   `RateLimited` (honouring `retry-after` seconds), anything else is `ProviderStatus`.
 
+// {{#if rest}}
 use std::time::Duration;
 
-use agents_core::{ApiKey, ConnectOptions, Error, ProviderConfig, Result, retry};
+use agents_core::retry;
+// {{/if}}
+use agents_core::{ApiKey, ConnectOptions, Error, ProviderConfig, Result};
 // {{#if llm|video}}
 use agents_core::{ChatChunk, ChatStream};
 use futures_util::StreamExt;
@@ -28,7 +31,9 @@ pub(crate) const PROVIDER: &str = "{{name}}";
 /// An HTTP client for one base URL and key.
 #[derive(Debug, Clone)]
 pub struct Client {
+// {{#if rest}}
     http: reqwest::Client,
+// {{/if}}
     base_url: String,
     api_key: ApiKey,
     headers: Vec<(String, String)>,
@@ -50,12 +55,16 @@ impl Client {
             ))
             .with_provider(PROVIDER));
         }
+// {{#if rest}}
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect.timeout)
             .build()
             .map_err(|e| Error::connection(format!("cannot build the HTTP client: {e}")))?;
+// {{/if}}
         Ok(Client {
+// {{#if rest}}
             http,
+// {{/if}}
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key,
             headers: config
@@ -90,6 +99,7 @@ impl Client {
     }
 
 // {{/if}}
+// {{#if rest}}
     /// Sends a request built by `build` (called again for each retry) and returns the response
     /// once its status is a success. Only this connect phase is retried.
     pub(crate) async fn send(
@@ -115,7 +125,9 @@ impl Client {
         })
         .await
     }
+// {{/if}}
 }
+// {{#if rest}}
 
 /// Classifies a transport failure.
 pub(crate) fn transport_error(e: reqwest::Error) -> Error {
@@ -152,6 +164,7 @@ pub(crate) async fn status_error(response: reqwest::Response) -> Error {
     };
     error.with_provider(PROVIDER).with_provider_message(message)
 }
+// {{/if}}
 // {{#if llm|video}}
 
 /// Reads a JSON-lines body of [`ChatChunk`]s (one serialized chunk per line) as a

@@ -30,7 +30,9 @@
 //! retried with [`agents_core::retry`]; nothing is retried after output began.
 // {{/if}}
 
+// {{#if http}}
 use std::sync::Arc;
+// {{/if}}
 
 use agents_core::plugin::{Capability, Plugin, PluginInfo, ProviderConfig};
 // {{#if http}}

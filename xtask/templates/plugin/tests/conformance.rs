@@ -17,9 +17,8 @@ use {{crate_ident}}::{{{Name}}Plugin, PLUGIN_INFO};
 fn plugin_info_lists_the_capabilities() {
     assert_eq!(PLUGIN_INFO.name, "{{name}}");
     assert_eq!(PLUGIN_INFO.version, {{crate_ident}}::VERSION);
-    for capability in [{{capabilities}}] {
-        assert!({{Name}}Plugin.info().supports(capability), "{capability}");
-    }
+    let expected: &[Capability] = &[{{capabilities}}];
+    assert_eq!({{Name}}Plugin.info().capabilities, expected);
     assert!(!{{Name}}Plugin.info().supports(Capability::TurnDetector));
 }
 // {{#if http}}
@@ -157,6 +156,26 @@ async fn video_llm_describes_the_frames() {
         .await;
     let chunks: Vec<_> = chunks.into_iter().map(Result::unwrap).collect();
     assert_eq!(reply_text(&chunks), "I see 4 frames.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_llm_bad_key_is_an_auth_error() {
+    use agents_core::{ChatContext, ChatMessage, ChatRequest};
+    let emulator = Emulator::start().await;
+    let vision = {{Name}}Plugin
+        .build_video_llm(&emulator.config().with_api_key("wrong"))
+        .unwrap();
+    let mut context = ChatContext::new();
+    context.push(ChatMessage::user("What do you see?"));
+    let error = vision
+        .chat_with_frames(ChatRequest::new(context), Vec::new())
+        .await
+        .err()
+        .unwrap();
+    ExpectedError::kind(ErrorKind::Auth)
+        .retryable(false)
+        .matches(&error)
+        .unwrap();
 }
 // {{/if}}
 // {{#if realtime}}

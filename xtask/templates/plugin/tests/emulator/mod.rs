@@ -39,6 +39,7 @@ impl Emulator {
     }
 
     /// An emulator answering every request with `status`.
+    #[allow(dead_code)] // not every capability's tests use it
     pub(crate) async fn failing(status: u16) -> Emulator {
         Self::with(Behaviour {
             fail_status: Some(status),
@@ -94,6 +95,12 @@ impl Handler for Behaviour {
             let _ = conn.respond(response).await;
             return;
         }
+// {{#if !rest}}
+        let _ = conn
+            .respond(HttpResponse::json(404, &json!({ "error": "no such endpoint" })))
+            .await;
+// {{/if}}
+// {{#if rest}}
         let _ = match (request.method.as_str(), request.path.as_str()) {
 // {{#if stt}}
             ("POST", "/v1/stt") => conn.respond(stt(&request)).await,
@@ -112,6 +119,7 @@ impl Handler for Behaviour {
                     .await
             }
         };
+// {{/if}}
     }
 // {{#if realtime}}
 
