@@ -301,10 +301,12 @@ pub fn render_plugin(request: &Request) -> Result<Vec<(String, String)>, String>
         .chain(std::iter::once(format!(
             "- [x] Plugin factory (`{camel_name}Plugin`, provider name `{name}`)"
         )))
-        .chain(std::iter::once(
+        .chain(std::iter::once(if network {
             "- [x] Passes the `agents-testing` conformance suites against `tests/emulator/`"
-                .to_string(),
-        ))
+                .to_string()
+        } else {
+            "- [x] Passes the `agents-testing` conformance suites".to_string()
+        }))
         .collect();
     let key_line = if network {
         format!("\nKey: set `{env}` (or `api_key` in the provider's config section).")
