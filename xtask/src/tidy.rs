@@ -279,39 +279,65 @@ fn skip_generics(rest: &str) -> &str {
     rest
 }
 
-/// What is wrong with the checklist of `readme` given the implemented traits.
+/// The trait a top-level checklist item is about: its text starts with the trait's label
+/// (`STT (...)`, `Video LLM`) or with a type name ending in the trait's name
+/// (`**`OpenAiLlm`**: ...`).
+fn item_trait(text: &str) -> Option<&'static str> {
+    let clean: String = text.chars().filter(|c| *c != '*' && *c != '`').collect();
+    for (name, label) in TRAITS {
+        if clean
+            .strip_prefix(label)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(', ':', ',']))
+        {
+            return Some(name);
+        }
+    }
+    let ident: String = clean
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let mut names: Vec<&'static str> = TRAITS.iter().map(|(name, _)| *name).collect();
+    names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+    names.into_iter().find(|name| ident.ends_with(name))
+}
+
+/// What is wrong with the checklist of `readme` given the implemented traits: every
+/// implemented trait needs a ticked top-level item (`- [x] STT ...`), and no ticked item may
+/// name a trait the crate does not implement. Unticked items name what is missing (a trait
+/// not implemented, or a part of one that is).
 #[must_use]
 pub fn checklist_problems(readme: &str, implemented: &[&str]) -> Vec<String> {
-    let mut items: Vec<(bool, &str)> = Vec::new();
+    let mut ticked: Vec<&'static str> = Vec::new();
+    let mut problems = Vec::new();
     for line in readme.lines() {
-        let line = line.trim();
-        if let Some(text) = line
+        let (done, text) = if let Some(text) = line
             .strip_prefix("- [x] ")
             .or_else(|| line.strip_prefix("- [X] "))
         {
-            items.push((true, text));
+            (true, text)
         } else if let Some(text) = line.strip_prefix("- [ ] ") {
-            items.push((false, text));
+            (false, text)
+        } else {
+            continue;
+        };
+        let Some(name) = item_trait(text) else {
+            continue;
+        };
+        if done {
+            ticked.push(name);
         }
     }
-    let mut problems = Vec::new();
     for (name, label) in TRAITS {
-        let item = items.iter().find(|(_, text)| {
-            text.strip_prefix(label)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(', ':', ',']))
-        });
+        let is_ticked = ticked.contains(name);
         let is_impl = implemented.contains(name);
-        match (item, is_impl) {
-            (Some((true, _)), false) => problems.push(format!(
+        if is_ticked && !is_impl {
+            problems.push(format!(
                 "the checklist ticks {label} but no `impl {name} for` exists"
-            )),
-            (Some((false, _)), true) => problems.push(format!(
-                "{label} is implemented but unticked in the checklist"
-            )),
-            (None, true) => problems.push(format!(
-                "{label} is implemented but missing from the checklist (`- [x] {label}`)"
-            )),
-            _ => {}
+            ));
+        } else if is_impl && !is_ticked {
+            problems.push(format!(
+                "{label} is implemented but no ticked checklist item names it (`- [x] {label} ...`)"
+            ));
         }
     }
     problems
@@ -449,6 +475,15 @@ pub fn markdown_links(text: &str) -> Vec<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checklist_items_by_type_name() {
+        let readme = "- [x] **`OpenAiLlm`**: chat\n  - [x] SSE\n- [x] **`OpenAiVideoLlm`**: frames\n- [ ] Realtime: restore audio\n- [x] Configuration: keys\n";
+        assert!(checklist_problems(readme, &["Llm", "VideoLlm"]).is_empty());
+        let p = checklist_problems(readme, &["Llm", "VideoLlm", "Realtime"]);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("Realtime"));
+    }
 
     #[test]
     fn checklist_matching() {

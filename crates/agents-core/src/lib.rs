@@ -12,7 +12,7 @@
 //!   resamples;
 //! - data types: [`AudioFrame`], [`SpeechEvent`], [`ChatContext`], [`ChatChunk`],
 //!   [`VideoFrame`];
-//! - the one [`Error`] type with [`Error::is_retryable`], and the connect-phase [`retry`] helper;
+//! - the one [`Error`] type with [`Error::is_retryable`], and the connect-phase [`retry()`] helper;
 //! - the synchronous audio toolkit in [`audio`];
 //! - plugin metadata ([`plugin`]).
 //!

@@ -4,8 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use agents_core::audio::FrameChunker;
-use agents_core::stream::AudioConverter;
+use agents_core::audio::{FrameChunker, Resampler};
 use agents_core::{AudioFormat, AudioFrame, Error, Result, Vad};
 
 /// The built-in VAD: earshot's neural detector (pure Rust, weights embedded), 256-sample frames
@@ -216,7 +215,10 @@ enum State {
 pub struct VadSegmenter {
     vad: Box<dyn Vad>,
     options: VadOptions,
-    converter: AudioConverter,
+    /// Converts input of another format to the VAD's; rebuilt when the input format changes.
+    resampler: Option<Resampler>,
+    resampled: Vec<i16>,
+    frame: Vec<i16>,
     chunker: FrameChunker,
     format: AudioFormat,
     frame_duration: Duration,
@@ -260,7 +262,9 @@ impl VadSegmenter {
         let speech_cap = format.samples_for(options.max_speech_duration);
         Ok(VadSegmenter {
             vad,
-            converter: AudioConverter::new(format),
+            resampler: None,
+            resampled: Vec::new(),
+            frame: Vec::with_capacity(chunker.frame_samples()),
             chunker,
             format,
             frame_duration,
@@ -317,39 +321,77 @@ impl VadSegmenter {
     }
 
     /// Feeds audio of any format; appends the events it causes to `events`.
+    ///
+    /// In the VAD's own format nothing is allocated; other formats are resampled into a
+    /// buffer kept between calls.
     pub fn process(&mut self, frame: &AudioFrame, events: &mut Vec<VadEvent>) -> Result<()> {
         if frame.is_empty() {
             return Ok(());
         }
-        let Some(converted) = self.converter.convert(frame.clone())? else {
-            return Ok(());
-        };
-        self.chunker.push_frame(&converted)?;
-        while let Some(chunk) = self.chunker.next_frame() {
-            self.process_chunk(chunk.samples(), events)?;
+        if frame.format() == self.format && self.resampler.is_none() {
+            self.chunker.push_samples(frame.samples());
+        } else {
+            if self
+                .resampler
+                .as_ref()
+                .is_some_and(|r| r.input_format() != frame.format())
+            {
+                self.flush_resampler()?;
+            }
+            if frame.format() == self.format {
+                self.chunker.push_samples(frame.samples());
+            } else {
+                let resampler = match self.resampler.as_mut() {
+                    Some(r) => r,
+                    None => self
+                        .resampler
+                        .insert(Resampler::new(frame.format(), self.format)?),
+                };
+                self.resampled.clear();
+                resampler.process_into(frame.samples(), &mut self.resampled)?;
+                self.chunker.push_samples(&self.resampled);
+            }
         }
-        Ok(())
+        self.drain_chunks(events)
     }
 
     /// Ends the stream: speech in progress ends now.
     pub fn flush(&mut self, events: &mut Vec<VadEvent>) -> Result<()> {
-        if let Some(tail) = self.converter.flush()? {
-            self.chunker.push_frame(&tail)?;
-            while let Some(chunk) = self.chunker.next_frame() {
-                self.process_chunk(chunk.samples(), events)?;
-            }
-        }
+        self.flush_resampler()?;
+        self.drain_chunks(events)?;
         if self.state == State::Speaking {
             self.end_speech(self.elapsed, events)?;
         }
         Ok(())
     }
 
+    fn flush_resampler(&mut self) -> Result<()> {
+        if let Some(mut r) = self.resampler.take() {
+            self.resampled.clear();
+            r.flush_into(&mut self.resampled)?;
+            self.chunker.push_samples(&self.resampled);
+        }
+        Ok(())
+    }
+
+    fn drain_chunks(&mut self, events: &mut Vec<VadEvent>) -> Result<()> {
+        let mut frame = std::mem::take(&mut self.frame);
+        let mut result = Ok(());
+        while self.chunker.next_frame_into(&mut frame) {
+            result = self.process_chunk(&frame, events);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.frame = frame;
+        result
+    }
+
     /// Forgets all state.
     pub fn reset(&mut self) {
         self.vad.reset();
         self.chunker.clear();
-        self.converter = AudioConverter::new(self.format);
+        self.resampler = None;
         self.state = State::Silent;
         self.elapsed = Duration::ZERO;
         self.prefix.clear();

@@ -390,3 +390,82 @@ fn building_without_an_llm_names_it() {
     let err = AgentSession::builder().build().unwrap_err();
     assert!(err.to_string().contains("LLM"), "{err}");
 }
+
+/// Says the turn is over only when the user's words end like a sentence.
+struct Punctuation;
+
+#[agents_core::async_trait]
+impl agents_core::TurnDetector for Punctuation {
+    fn info(&self) -> agents_core::ProviderInfo {
+        agents_core::ProviderInfo::new("punctuation", "test")
+    }
+    async fn end_of_turn_probability(
+        &self,
+        context: &agents_core::ChatContext,
+    ) -> agents_core::Result<f32> {
+        let text = context.last_user_text().unwrap_or_default();
+        Ok(if text.ends_with('?') { 0.9 } else { 0.1 })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_turn_detector_chooses_between_min_and_max_delay() {
+    for (text, expected) in [
+        ("what is the weather?", Duration::from_millis(300)),
+        ("what is the", Duration::from_millis(1500)),
+    ] {
+        let llm = ScriptedLlm::new(vec![ScriptedLlm::text("Sunny.")]);
+        let s = AgentSession::builder()
+            .stt(ScriptedStt::new(&[text]))
+            .llm(llm)
+            .tts(Arc::new(BuzzTts {
+                first_audio_delay: Duration::ZERO,
+            }))
+            .vad(Arc::new(|| Box::new(EnergyVad) as Box<dyn Vad>))
+            .turn_detector(Arc::new(Punctuation))
+            .options(options().with_max_endpointing_delay(Duration::from_millis(1500)))
+            .build()
+            .unwrap();
+        let report = s
+            .run(input(&[(true, 600), (false, 3000)]), output())
+            .await
+            .unwrap();
+        assert_eq!(report.turns.len(), 1, "{text}");
+        assert_eq!(
+            report.turns[0].metrics.end_of_utterance_delay,
+            Some(expected),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn minimum_interruption_words_keep_the_agent_talking_through_wordless_speech() {
+    let reply = "The weather in Paris is sunny and warm today. Tomorrow it will rain again.";
+    let llm = ScriptedLlm::new(vec![ScriptedLlm::text(reply)]);
+    // the second burst of speech has no transcript (a cough, a door): not an interruption
+    let s = session(
+        ScriptedStt::new(&["tell me the weather"]),
+        llm,
+        options()
+            .with_min_interruption_words(2)
+            .with_false_interruption_timeout(Duration::from_millis(400)),
+    );
+    let report = s
+        .run(
+            input(&[
+                (false, 200),
+                (true, 800),
+                (false, 1500),
+                (true, 900),
+                (false, 6000),
+            ]),
+            output(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.turns.len(), 1, "{report:#?}");
+    assert!(!report.turns[0].interrupted);
+    assert_eq!(report.turns[0].agent_text, reply);
+    assert_eq!(report.false_interruptions, 1);
+}

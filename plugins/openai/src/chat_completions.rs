@@ -55,13 +55,14 @@ impl MaxTokensField {
 /// Builds the streaming request body for `model`.
 ///
 /// ```
-/// use agents_core::{ChatContext, ChatMessage, ChatRequest, ToolChoice};
+/// use agents_core::{ChatContext, ChatMessage, ChatRequest, ToolChoice, ToolDefinition};
 /// use agents_plugin_openai::chat_completions::{request_body, MaxTokensField};
 ///
 /// let mut ctx = ChatContext::new().with_system("Be brief.");
 /// ctx.push(ChatMessage::user("hi"));
+/// let tool = ToolDefinition::new("f", "does f", serde_json::json!({"type": "object"}));
 /// let req = ChatRequest::new(ctx).with_temperature(0.5).with_max_tokens(64)
-///     .with_tool_choice(ToolChoice::Required);
+///     .with_tools(vec![tool]).with_tool_choice(ToolChoice::Required);
 /// let body = request_body("gpt-4o-mini", &req, MaxTokensField::MaxCompletionTokens);
 /// assert_eq!(body["stream"], true);
 /// assert_eq!(body["messages"][1]["content"], "hi");
@@ -102,7 +103,12 @@ pub fn request_body(model: &str, request: &ChatRequest, max_tokens: MaxTokensFie
             body.insert("parallel_tool_calls".into(), Value::Bool(parallel));
         }
     }
-    if let Some(choice) = &request.tool_choice {
+    // `tool_choice` without tools is rejected by OpenAI and most compatible servers.
+    if let Some(choice) = request
+        .tool_choice
+        .as_ref()
+        .filter(|_| !request.tools.is_empty())
+    {
         let value = match choice {
             ToolChoice::Auto => json!("auto"),
             ToolChoice::None => json!("none"),

@@ -7,6 +7,7 @@
 //! - [`OpenAiTts`]: `/audio/speech` as 24 kHz PCM frames streamed while the body arrives;
 //! - [`OpenAiStt`]: `/audio/transcriptions` with the utterance as WAV;
 //! - [`OpenAiRealtime`]: speech-to-speech over the Realtime WebSocket (GA and beta);
+//! - [`OpenAiVideoLlm`]: video frames at a chosen rate, sent as JPEG images with each request;
 //! - the public [`chat_completions`] client, shared with the OpenRouter plugin;
 //! - [`OpenAiPlugin`]: the [`Plugin`] factory that builds them from a [`ProviderConfig`].
 //!
@@ -17,7 +18,7 @@
 use std::sync::Arc;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
-use agents_core::{Llm, Realtime, Result, Stt, Tts};
+use agents_core::{Llm, Realtime, Result, Stt, Tts, VideoLlm};
 
 pub mod chat_completions;
 mod config;
@@ -28,6 +29,7 @@ pub mod sse;
 mod stt;
 mod tts;
 pub mod version;
+mod video;
 
 pub use config::API_KEY_ENV;
 pub use llm::{DEFAULT_LLM_MODEL, OpenAiLlm, OpenAiLlmBuilder};
@@ -37,6 +39,7 @@ pub use realtime::{
 pub use stt::{DEFAULT_STT_MODEL, OpenAiStt, OpenAiSttBuilder, STT_INPUT_FORMAT};
 pub use tts::{DEFAULT_TTS_MODEL, DEFAULT_VOICE, OpenAiTts, OpenAiTtsBuilder, PCM_FORMAT};
 pub use version::VERSION;
+pub use video::{DEFAULT_VIDEO_MODEL, OpenAiVideoLlm, OpenAiVideoLlmBuilder, encode_jpeg};
 
 /// What this plugin is.
 pub const PLUGIN_INFO: PluginInfo = PluginInfo {
@@ -48,6 +51,7 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
         Capability::Stt,
         Capability::Tts,
         Capability::Realtime,
+        Capability::VideoLlm,
     ],
     env_vars: &[EnvVar {
         name: API_KEY_ENV,
@@ -91,5 +95,9 @@ impl Plugin for OpenAiPlugin {
 
     fn build_realtime(&self, config: &ProviderConfig) -> Result<Arc<dyn Realtime>> {
         Ok(Arc::new(OpenAiRealtime::from_config(config)?))
+    }
+
+    fn build_video_llm(&self, config: &ProviderConfig) -> Result<Arc<dyn VideoLlm>> {
+        Ok(Arc::new(OpenAiVideoLlm::from_config(config)?))
     }
 }

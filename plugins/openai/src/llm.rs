@@ -49,6 +49,13 @@ pub struct OpenAiLlmBuilder {
 impl OpenAiLlmBuilder {
     common_builder_methods!();
 
+    pub(crate) fn from_common(common: Common) -> Self {
+        OpenAiLlmBuilder {
+            common,
+            ..Default::default()
+        }
+    }
+
     /// Chooses the body field for the token limit (`max_completion_tokens` by default; older
     /// OpenAI-compatible servers want `max_tokens`).
     pub fn max_tokens_field(mut self, field: MaxTokensField) -> Self {

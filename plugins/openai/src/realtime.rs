@@ -315,10 +315,12 @@ impl Realtime for OpenAiRealtime {
             .await
             .map_err(|e| ws_error(e, "cannot send session.update"))?;
         let (session, backend) = RealtimeSession::channel(&self.capabilities(), options);
-        let api = self.api;
+        let model = self.clone();
         tokio::spawn(async move {
             let mut driver = Driver {
-                api,
+                api: model.api,
+                model,
+                session_update: update,
                 ws,
                 backend,
                 started: false,
@@ -327,6 +329,9 @@ impl Realtime for OpenAiRealtime {
                 audio_item: None,
                 audio_samples: 0,
                 call_names: HashMap::new(),
+                transcript: String::new(),
+                history: Vec::new(),
+                reconnects: 0,
             };
             if let Err(e) = driver.run().await {
                 let _ = driver.backend.events.send_error(e).await;
@@ -343,8 +348,14 @@ fn ws_error(e: tokio_tungstenite::tungstenite::Error, what: &str) -> Error {
         .with_source(e)
 }
 
+/// How many times a session reconnects after recoverable drops before giving up.
+const MAX_RECONNECTS: u32 = 3;
+
 struct Driver {
     api: RealtimeApi,
+    model: OpenAiRealtime,
+    /// The `session.update` sent at connect (kept current), resent after a reconnect.
+    session_update: Value,
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     backend: RealtimeBackend,
     started: bool,
@@ -355,6 +366,11 @@ struct Driver {
     audio_item: Option<String>,
     audio_samples: usize,
     call_names: HashMap<String, String>,
+    /// The output transcript of the current response.
+    transcript: String,
+    /// Conversation items replayed after a reconnect (text, transcripts, calls, results).
+    history: Vec<Value>,
+    reconnects: u32,
 }
 
 impl Driver {
@@ -365,7 +381,57 @@ impl Driver {
             .map_err(|e| ws_error(e, "the realtime socket closed"))
     }
 
+    /// Drives the session; recoverable drops reconnect (the session config and the
+    /// conversation so far are restored), anything else ends it with one error.
     async fn run(&mut self) -> Result<()> {
+        loop {
+            match self.pump().await {
+                Err(e)
+                    if e.kind() == &agents_core::ErrorKind::Connection
+                        && self.reconnects < MAX_RECONNECTS =>
+                {
+                    self.reconnects += 1;
+                    tracing::debug!(error = %e, attempt = self.reconnects, "realtime reconnect");
+                    self.reconnect().await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn reconnect(&mut self) -> Result<()> {
+        let connect = self.model.endpoint.connect.clone();
+        let model = self.model.clone();
+        let mut ws = retry(&connect, || model.open()).await?;
+        ws.send(Message::text(self.session_update.to_string()))
+            .await
+            .map_err(|e| ws_error(e, "cannot send session.update"))?;
+        for item in &self.history {
+            let event = json!({"type": "conversation.item.create", "item": item});
+            ws.send(Message::text(event.to_string()))
+                .await
+                .map_err(|e| ws_error(e, "cannot restore the conversation"))?;
+        }
+        self.ws = ws;
+        self.muted_response = None;
+        self.audio_item = None;
+        self.audio_samples = 0;
+        self.transcript.clear();
+        if let Some(id) = self.current_response.take() {
+            let done = RealtimeEvent::ResponseDone {
+                response_id: id,
+                status: ResponseStatus::Failed("the connection dropped".into()),
+                usage: None,
+            };
+            if self.backend.events.send(done).await.is_err() {
+                return Ok(());
+            }
+        }
+        let _ = self.backend.events.send(RealtimeEvent::Reconnected).await;
+        Ok(())
+    }
+
+    async fn pump(&mut self) -> Result<()> {
         loop {
             tokio::select! {
                 _ = self.backend.events.cancelled() => return Ok(()),
@@ -387,9 +453,13 @@ impl Driver {
                         let (code, reason) = frame
                             .map(|f| (u16::from(f.code), f.reason.to_string()))
                             .unwrap_or((1005, String::new()));
-                        return Err(Error::provider_status(code, "the realtime socket was closed")
-                            .with_provider("openai")
-                            .with_provider_message(reason));
+                        // Abnormal, server error, restart, try again later: recoverable.
+                        let err = if matches!(code, 1005 | 1006 | 1011 | 1012 | 1013) {
+                            Error::connection(format!("the realtime socket was closed ({code})"))
+                        } else {
+                            Error::provider_status(code, "the realtime socket was closed")
+                        };
+                        return Err(err.with_provider("openai").with_provider_message(reason));
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(ws_error(e, "the realtime connection dropped")),
@@ -414,15 +484,18 @@ impl Driver {
                     .await
             }
             RealtimeInput::Text(text) => {
-                self.send(json!({"type": "conversation.item.create", "item": {
-                    "type": "message", "role": "user",
-                    "content": [{"type": "input_text", "text": text}]}}))
+                let item = json!({"type": "message", "role": "user",
+                    "content": [{"type": "input_text", "text": text}]});
+                self.history.push(item.clone());
+                self.send(json!({"type": "conversation.item.create", "item": item}))
                     .await
             }
             RealtimeInput::CreateResponse => self.send(json!({"type": "response.create"})).await,
             RealtimeInput::ToolResult { call_id, output } => {
-                self.send(json!({"type": "conversation.item.create", "item": {
-                    "type": "function_call_output", "call_id": call_id, "output": output}}))
+                let item = json!({"type": "function_call_output", "call_id": call_id,
+                    "output": output});
+                self.history.push(item.clone());
+                self.send(json!({"type": "conversation.item.create", "item": item}))
                     .await?;
                 self.send(json!({"type": "response.create"})).await
             }
@@ -444,6 +517,7 @@ impl Driver {
                 Ok(())
             }
             RealtimeInput::UpdateInstructions(instructions) => {
+                self.session_update["session"]["instructions"] = json!(instructions.clone());
                 let session = match self.api {
                     RealtimeApi::Ga => json!({"type": "realtime", "instructions": instructions}),
                     _ => json!({"instructions": instructions}),
@@ -480,8 +554,11 @@ impl Driver {
                 })
             }
             "conversation.item.input_audio_transcription.completed" => {
+                let text = event["transcript"].as_str().unwrap_or_default().to_string();
+                self.history.push(json!({"type": "message", "role": "user",
+                    "content": [{"type": "input_text", "text": text}]}));
                 Some(RealtimeEvent::InputTranscript {
-                    text: event["transcript"].as_str().unwrap_or_default().to_string(),
+                    text,
                     is_final: true,
                 })
             }
@@ -494,6 +571,7 @@ impl Driver {
                 self.muted_response = None;
                 self.audio_item = None;
                 self.audio_samples = 0;
+                self.transcript.clear();
                 Some(RealtimeEvent::ResponseStarted { response_id: id })
             }
             "response.output_item.added" => {
@@ -536,9 +614,9 @@ impl Driver {
                 if self.muted(&event) {
                     None
                 } else {
-                    Some(RealtimeEvent::OutputTranscriptDelta(
-                        event["delta"].as_str().unwrap_or_default().to_string(),
-                    ))
+                    let delta = event["delta"].as_str().unwrap_or_default().to_string();
+                    self.transcript.push_str(&delta);
+                    Some(RealtimeEvent::OutputTranscriptDelta(delta))
                 }
             }
             "response.function_call_arguments.done" => {
@@ -549,6 +627,9 @@ impl Driver {
                     .or_else(|| self.call_names.get(&call_id).cloned())
                     .unwrap_or_default();
                 let arguments = event["arguments"].as_str().unwrap_or("{}").to_string();
+                self.history
+                    .push(json!({"type": "function_call", "call_id": call_id,
+                    "name": name, "arguments": arguments}));
                 if self.muted(&event) {
                     None
                 } else {
@@ -583,6 +664,17 @@ impl Driver {
                 });
                 if self.current_response.as_deref() == Some(id.as_str()) {
                     self.current_response = None;
+                }
+                let said = std::mem::take(&mut self.transcript);
+                if !said.trim().is_empty() {
+                    let part = if self.api == RealtimeApi::Ga {
+                        "output_text"
+                    } else {
+                        "text"
+                    };
+                    self.history
+                        .push(json!({"type": "message", "role": "assistant",
+                        "content": [{"type": part, "text": said}]}));
                 }
                 Some(RealtimeEvent::ResponseDone {
                     response_id: id,

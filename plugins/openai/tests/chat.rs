@@ -560,3 +560,23 @@ async fn plugin_builds_from_config_and_rejects_unknown_options() {
     assert_eq!(err.kind(), &ErrorKind::InvalidInput);
     assert!(err.to_string().contains("temprature"));
 }
+
+#[tokio::test]
+async fn a_stalled_stream_times_out() {
+    let emu = OpenAiEmulator::start().await.unwrap();
+    emu.push(Reply::Chat(
+        ChatReply::text(["slow", "er"]).with_token_delay(Duration::from_millis(600)),
+    ));
+    let llm = OpenAiLlm::builder()
+        .api_key("sk-test")
+        .base_url(emu.base_url())
+        .connect_options(fast())
+        .read_timeout(Duration::from_millis(150))
+        .build()
+        .unwrap();
+    let c = collect(&llm, hello()).await.unwrap();
+    let err = c.error.unwrap();
+    assert_eq!(err.kind(), &ErrorKind::Timeout, "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(emu.requests_to("/chat/completions").len(), 1);
+}

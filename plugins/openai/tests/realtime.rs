@@ -334,7 +334,7 @@ async fn handshake_errors() {
 }
 
 #[tokio::test]
-async fn session_expiry_and_drops_end_the_session_with_one_error() {
+async fn session_expiry_ends_the_session_with_one_error() {
     let emu = RealtimeEmulator::start(RealtimeScript::default().with_expire_after(1))
         .await
         .unwrap();
@@ -359,7 +359,34 @@ async fn session_expiry_and_drops_end_the_session_with_one_error() {
         Some("Your session hit the maximum duration of 60 minutes.")
     );
     assert!(!error.is_retryable());
+}
 
+#[tokio::test]
+async fn a_failed_reconnect_ends_the_session_with_one_error() {
+    let emu = RealtimeEmulator::start(RealtimeScript::default())
+        .await
+        .unwrap();
+    let mut s = model(&emu, RealtimeApi::Ga)
+        .connect(&options())
+        .await
+        .unwrap();
+    assert_eq!(next(&mut s).await, RealtimeEvent::SessionStarted);
+    emu.server().shutdown();
+    let mut errors = Vec::new();
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .unwrap()
+    {
+        if let Err(e) = item {
+            errors.push(e);
+        }
+    }
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].kind(), &ErrorKind::Connection);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_reconnects_and_restores_the_conversation() {
     let emu = RealtimeEmulator::start(RealtimeScript::default().with_drop_after(1))
         .await
         .unwrap();
@@ -367,17 +394,31 @@ async fn session_expiry_and_drops_end_the_session_with_one_error() {
         .connect(&options())
         .await
         .unwrap();
+    s.send_text("first question").await.unwrap();
     s.create_response().await.unwrap();
-    let mut error = None;
-    while let Some(item) = tokio::time::timeout(Duration::from_secs(5), s.next())
-        .await
-        .unwrap()
-    {
-        if let Err(e) = item {
-            error = Some(e);
-        }
-    }
-    assert_eq!(error.unwrap().kind(), &ErrorKind::Connection);
+    until(&mut s, |e| matches!(e, RealtimeEvent::ResponseDone { .. })).await;
+    // the emulator drops the TCP connection after that response
+    until(&mut s, |e| *e == RealtimeEvent::Reconnected).await;
+    assert_eq!(emu.connections(), 2);
+    wait_for(&emu, "session.update", 2).await;
+    let updates = emu.received_of("session.update");
+    assert_eq!(
+        updates[0], updates[1],
+        "the same session config is restored"
+    );
+    // the conversation is replayed: the user's text and the assistant's transcript
+    wait_for(&emu, "conversation.item.create", 3).await;
+    let items = emu.received_of("conversation.item.create");
+    assert_eq!(items[1]["item"], items[0]["item"]);
+    assert_eq!(items[2]["item"]["role"], "assistant");
+    assert_eq!(
+        items[2]["item"]["content"][0],
+        json!({"type": "output_text", "text": "word0 word1 word2 word3 word4 "})
+    );
+    // and the session goes on
+    s.create_response().await.unwrap();
+    let events = until(&mut s, |e| matches!(e, RealtimeEvent::ResponseDone { .. })).await;
+    assert!(events.iter().any(|e| matches!(e, RealtimeEvent::Audio(_))));
 }
 
 #[tokio::test]

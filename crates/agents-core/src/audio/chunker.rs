@@ -136,6 +136,18 @@ impl FrameChunker {
         AudioFrame::new(samples, self.format).ok()
     }
 
+    /// Like [`FrameChunker::next_frame`], but copies the frame's samples into `out` (cleared
+    /// first) instead of allocating: returns `false`, leaving `out` empty, when no full frame
+    /// is ready. This is the allocation-free path for per-frame processing.
+    pub fn next_frame_into(&mut self, out: &mut Vec<i16>) -> bool {
+        out.clear();
+        if self.pending.len() < self.frame_samples {
+            return false;
+        }
+        out.extend(self.pending.drain(..self.frame_samples));
+        true
+    }
+
     /// Ends the stream: the last partial frame, padded with silence to a full frame when
     /// `pad_with_silence` (else as short as it is), or `Ok(None)` when nothing is pending.
     /// Full frames still pending should be taken with [`FrameChunker::next_frame`] first;
@@ -200,6 +212,20 @@ impl FrameChunker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_frame_into_reuses_the_buffer() {
+        let mut c = FrameChunker::with_frame_samples(AudioFormat::MONO_16K, 4).unwrap();
+        c.push_samples(&[1, 2, 3, 4, 5, 6, 7]);
+        let mut buf = Vec::with_capacity(4);
+        assert!(c.next_frame_into(&mut buf));
+        assert_eq!(buf, [1, 2, 3, 4]);
+        let cap = buf.capacity();
+        assert!(!c.next_frame_into(&mut buf));
+        assert!(buf.is_empty());
+        assert_eq!(buf.capacity(), cap);
+        assert_eq!(c.pending_samples(), 3);
+    }
 
     #[test]
     fn sizes() {

@@ -1,16 +1,4 @@
-//! Fallback adapters: several providers of one kind behind one, switching on retryable
-//! failure and recovering the primary in the background.
-//!
-//! Rules shared by [`FallbackLlm`], [`FallbackStt`] and [`FallbackTts`]:
-//! - providers are tried in order, skipping those marked unavailable (when all are, all are
-//!   tried again);
-//! - an attempt fails over when it fails with a retryable error, or produces no first output
-//!   within the per-attempt timeout; a non-retryable error (bad key, bad input) comes back at
-//!   once, because another provider would not fix the request;
-//! - once an attempt yielded output, it is never switched: later errors reach the caller;
-//! - a provider that failed is probed in the background every `probe_interval` and is used
-//!   again once a probe succeeds;
-//! - every switch and recovery is reported through the [`FallbackEvent`] callback.
+//! Fallback adapters; the rules are in the [`adapters`](crate::adapters) module docs.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -282,7 +270,7 @@ macro_rules! fallback_common {
     };
 }
 
-/// Several language models behind one; see the [module docs](self).
+/// Several language models behind one; see the [`adapters`](crate::adapters) module docs.
 ///
 /// ```
 /// use agents_runtime::adapters::{FallbackLlm, FallbackOptions};
@@ -339,7 +327,7 @@ impl Llm for FallbackLlm {
     }
 }
 
-/// Several speech-to-text providers behind one; see the [module docs](self). Streams switch
+/// Several speech-to-text providers behind one; see the [`adapters`](crate::adapters) module docs. Streams switch
 /// only while connecting.
 pub struct FallbackStt {
     shared: Arc<Shared<dyn Stt>>,
@@ -400,7 +388,7 @@ impl Stt for FallbackStt {
     }
 }
 
-/// Several text-to-speech providers behind one; see the [module docs](self). `synthesize`
+/// Several text-to-speech providers behind one; see the [`adapters`](crate::adapters) module docs. `synthesize`
 /// switches until the first audio; streams switch only while connecting.
 pub struct FallbackTts {
     shared: Arc<Shared<dyn Tts>>,

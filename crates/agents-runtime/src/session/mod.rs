@@ -653,7 +653,7 @@ impl Run {
                 let speaking = self.user.as_ref().map(|u| u.speaking).unwrap_or(false);
                 if self.commit_on_final && !speaking {
                     self.commit_on_final = false;
-                    self.commit_turn();
+                    self.end_turn_if_done().await;
                     return;
                 }
                 if !speaking {
@@ -721,6 +721,14 @@ impl Run {
             return;
         }
         self.deadline = None;
+        self.end_turn_if_done().await;
+    }
+
+    /// The endpointing delay passed: commit the user's turn, unless the transcript is not
+    /// there yet (then commit when it comes) or the turn detector expects more words (then
+    /// wait up to the maximum delay).
+    async fn end_turn_if_done(&mut self) {
+        let now = Instant::now();
         let Some(user) = &self.user else { return };
         if user.speaking {
             return;

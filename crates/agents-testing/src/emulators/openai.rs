@@ -546,6 +546,7 @@ struct State {
     default_speech: Mutex<SpeechReply>,
     transcription: Mutex<String>,
     api_key: Mutex<Option<String>>,
+    default_error: Mutex<Option<ErrorReply>>,
     client_disconnects: AtomicUsize,
 }
 
@@ -614,6 +615,14 @@ impl OpenAiEmulator {
         }
     }
 
+    /// Answers every request that has no queued reply with `error` (or stops doing so with
+    /// `None`): a provider that keeps failing.
+    pub fn set_default_error(&self, error: Option<ErrorReply>) {
+        if let Ok(mut d) = self.state.default_error.lock() {
+            *d = error;
+        }
+    }
+
     /// Answers 401 to requests whose bearer token is not `key`.
     pub fn require_api_key(&self, key: &str) {
         if let Ok(mut k) = self.state.api_key.lock() {
@@ -645,11 +654,20 @@ impl OpenAiEmulator {
 
 impl OpenAiHandler {
     fn next_reply(&self) -> Option<Reply> {
-        self.state
+        let queued = self
+            .state
             .replies
             .lock()
             .ok()
-            .and_then(|mut q| q.pop_front())
+            .and_then(|mut q| q.pop_front());
+        queued.or_else(|| {
+            self.state
+                .default_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .map(Reply::Error)
+        })
     }
 
     fn disconnected(&self) {

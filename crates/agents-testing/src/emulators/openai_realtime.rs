@@ -45,7 +45,8 @@ pub struct RealtimeScript {
     /// Send an `error` event with `code: session_expired` and close with 1001 after this many
     /// responses.
     pub expire_after_responses: Option<usize>,
-    /// Drop the TCP connection (no close frame) after this many responses.
+    /// Drop the TCP connection (no close frame) after this many responses, on the first
+    /// connection only (a reconnecting client then gets a healthy one).
     pub drop_after_responses: Option<usize>,
 }
 
@@ -247,8 +248,11 @@ impl Handler for RealtimeHandler {
     }
 
     async fn handle_ws(&self, request: HttpRequest, ws: WebSocketStream<TcpStream>) {
-        self.state.connections.fetch_add(1, Ordering::SeqCst);
-        let s = script(&self.state);
+        let connection = self.state.connections.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut s = script(&self.state);
+        if connection > 1 {
+            s.drop_after_responses = None;
+        }
         let model = request
             .query_param("model")
             .unwrap_or("gpt-realtime")
