@@ -267,30 +267,8 @@ fn scaffolded_plugins_build_lint_and_pass_their_tests() {
         });
     let workspace = target.join("xtask-scaffold/workspace");
     let _ = fs::remove_dir_all(&workspace);
-    for item in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "clippy.toml",
-        "rustfmt.toml",
-        ".cargo",
-        "crates",
-        "plugins",
-        "xtask",
-        "docs",
-        ".ci",
-        "README.md",
-        "CONTRIBUTING.md",
-        "LICENSE-APACHE",
-        "LICENSE-MIT",
-    ] {
-        let from = root.join(item);
-        if from.is_dir() {
-            copy_tree(&from, &workspace.join(item));
-        } else if from.is_file() {
-            fs::create_dir_all(&workspace).unwrap();
-            fs::copy(&from, workspace.join(item)).unwrap();
-        }
-    }
+    // Everything but `target` and `.git`.
+    copy_tree(&root, &workspace);
     let args = |list: &[&str]| list.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
     // Every capability together, and each alone: the templates' conditional blocks must leave
     // no unused import or dead code behind in any of them.
