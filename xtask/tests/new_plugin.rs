@@ -221,9 +221,14 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn cargo(workspace: &Path, target: &Path, args: &[&str]) {
+    cargo_with(workspace, target, args, &[]);
+}
+
+fn cargo_with(workspace: &Path, target: &Path, args: &[&str], envs: &[(&str, &str)]) {
     let started = Instant::now();
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(workspace)
         .env("CARGO_TARGET_DIR", target)
         .env_remove("XTASK_ROOT")
@@ -310,6 +315,12 @@ fn scaffolded_plugins_build_lint_and_pass_their_tests() {
         &workspace,
         &target,
         &[&["test", "--offline"][..], &packages].concat(),
+    );
+    cargo_with(
+        &workspace,
+        &target,
+        &[&["doc", "--offline", "--no-deps"][..], &packages].concat(),
+        &[("RUSTDOCFLAGS", "-D warnings")],
     );
     fs::remove_dir_all(&workspace).unwrap();
 }

@@ -27,7 +27,7 @@
 //! The key comes from the config section or `{{ENV}}`; a missing key is an error naming the
 //! variable. `base_url` points the providers at any server speaking the protocol (the tests
 //! use the emulator in `tests/emulator/`). Connect-phase failures (refused, 429, 5xx) are
-//! retried with [`agents_core::retry`]; nothing is retried after output began.
+//! retried with [`agents_core::retry()`]; nothing is retried after output began.
 // {{/if}}
 
 // {{#if http}}
