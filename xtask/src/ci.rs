@@ -20,3 +20,24 @@ pub fn run(root: &Path) -> Result<String, String> {
         Err(format!(".ci/run failed ({status})"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_missing_script_is_one_clear_error() {
+        let dir = std::env::temp_dir().join(format!("xtask-ci-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = super::run(&dir).unwrap_err();
+        assert!(
+            err.contains(".ci/run") && err.contains("does not exist"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_repository_script_exists() {
+        let root = crate::project_root();
+        assert!(root.join(".ci/run").is_file());
+    }
+}

@@ -90,7 +90,7 @@ pub use video::{{{Name}}VideoLlm, DEFAULT_VIDEO_MODEL};
 pub const PLUGIN_INFO: PluginInfo = PluginInfo {
     name: "{{name}}",
     version: VERSION,
-    description: "{{Name}} providers",
+    description: "{{Name}} providers ({{capability_names}})",
     capabilities: &[{{capabilities}}],
 // {{#if http}}
     env_vars: &[EnvVar {
@@ -114,7 +114,7 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
 ///     .with_api_key("key")
 ///     .with_base_url("http://127.0.0.1:8080");
 /// assert_eq!({{Name}}Plugin.info().name, "{{name}}");
-/// # let _ = cfg;
+/// assert!({{first_build}}(&cfg).is_ok());
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct {{Name}}Plugin;
