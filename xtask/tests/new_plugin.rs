@@ -49,6 +49,13 @@ fn fake_workspace(tag: &str) -> PathBuf {
         fs::create_dir_all(to.parent().unwrap()).unwrap();
         fs::copy(root.join(path), to).unwrap();
     }
+    // A stale dependency entry without its directory.
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace(
+        "[workspace.dependencies]\n",
+        "[workspace.dependencies]\nagents-plugin-ghost = { path = \"plugins/ghost\" }\n",
+    );
+    fs::write(dir.join("Cargo.toml"), manifest).unwrap();
     fs::create_dir_all(dir.join("plugins/existing")).unwrap();
     fs::write(dir.join("plugins/existing/Cargo.toml"), "[package]\n").unwrap();
     dir
@@ -88,6 +95,10 @@ fn refusals_are_one_line_and_change_nothing() {
         (
             &["new-plugin", "existing", "--stt"],
             "plugins/existing already exists",
+        ),
+        (
+            &["new-plugin", "ghost", "--stt"],
+            "already in [workspace.dependencies]",
         ),
         (&["new-plugin", "acme"], "choose at least one capability"),
         (
