@@ -279,26 +279,38 @@ fn skip_generics(rest: &str) -> &str {
     rest
 }
 
-/// The trait a top-level checklist item is about: its text starts with the trait's label
-/// (`STT (...)`, `Video LLM`) or with a type name ending in the trait's name
-/// (`**`OpenAiLlm`**: ...`).
-fn item_trait(text: &str) -> Option<&'static str> {
-    let clean: String = text.chars().filter(|c| *c != '*' && *c != '`').collect();
-    for (name, label) in TRAITS {
-        if clean
-            .strip_prefix(label)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(', ':', ',']))
-        {
-            return Some(name);
+/// The traits a top-level checklist item names, read from its head (the text before the
+/// first `:` or `(`): a label as a word (`STT ...`, `Streaming TTS over ...`, `Video LLM`) or
+/// an identifier ending in the trait's name (`**`OpenAiLlm`**: ...`, `` `Stt` over ... ``).
+fn item_traits(text: &str) -> Vec<&'static str> {
+    let mut head = text
+        .split([':', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut found = Vec::new();
+    // Labels of several words first, so that `Video LLM` is not also read as `LLM`.
+    for (name, label) in TRAITS.iter().filter(|(_, label)| label.contains(' ')) {
+        if head.contains(label) {
+            found.push(*name);
+            head = head.replace(label, " ");
         }
     }
-    let ident: String = clean
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
     let mut names: Vec<&'static str> = TRAITS.iter().map(|(name, _)| *name).collect();
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
-    names.into_iter().find(|name| ident.ends_with(name))
+    for word in head.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let by_label = TRAITS
+            .iter()
+            .find(|(_, label)| *label == word)
+            .map(|(name, _)| *name);
+        let by_ident = names.iter().copied().find(|name| word.ends_with(name));
+        if let Some(name) = by_label.or(by_ident) {
+            if !found.contains(&name) {
+                found.push(name);
+            }
+        }
+    }
+    found
 }
 
 /// What is wrong with the checklist of `readme` given the implemented traits: every
@@ -320,11 +332,8 @@ pub fn checklist_problems(readme: &str, implemented: &[&str]) -> Vec<String> {
         } else {
             continue;
         };
-        let Some(name) = item_trait(text) else {
-            continue;
-        };
         if done {
-            ticked.push(name);
+            ticked.extend(item_traits(text));
         }
     }
     for (name, label) in TRAITS {
@@ -475,6 +484,19 @@ pub fn markdown_links(text: &str) -> Vec<(usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checklist_items_in_prose() {
+        let readme = "- [x] Streaming STT over the live `/v1/listen` WebSocket\n- [x] `recognize` over POST\n- [x] TTS over `POST /v1/speak` (`encoding=linear16`)\n- [x] `DeepgramPlugin` builds both\n- [ ] multichannel results, realtime Scribe\n- [x] Passes the conformance suites (STT, LLM)\n";
+        assert_eq!(
+            checklist_problems(readme, &["Stt", "Tts"]),
+            Vec::<String>::new()
+        );
+        assert_eq!(item_traits("`Stt` over Scribe (multipart)"), vec!["Stt"]);
+        assert_eq!(item_traits("Video LLM (frames)"), vec!["VideoLlm"]);
+        assert_eq!(item_traits("STT and TTS"), vec!["Stt", "Tts"]);
+        assert!(item_traits("Plugin factory (`PLUGIN`)").is_empty());
+    }
 
     #[test]
     fn checklist_items_by_type_name() {
