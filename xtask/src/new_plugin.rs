@@ -371,6 +371,11 @@ struct Edit {
 
 /// Runs `new-plugin` in the workspace at `root`; returns what to print on success.
 pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(format!(
+            "{USAGE}\n\ncreates plugins/<name>: one working provider per capability against a configurable\nbase URL, a local emulator of its protocol (tests/emulator/) and the conformance tests,\nand registers the crate in Cargo.toml and crates/agents-cli; see docs/writing-a-plugin.md"
+        ));
+    }
     let request = parse(args)?;
     validate_name(&request.name)?;
     if request.caps.is_empty() {
@@ -652,6 +657,12 @@ mod tests {
                 .contains("one plugin name")
         );
         assert_eq!(parse(&args(&["x", "--all"])).unwrap().caps.len(), 6);
+    }
+
+    #[test]
+    fn help_changes_nothing() {
+        let out = run(Path::new("/nonexistent"), &args(&["--help"])).unwrap();
+        assert!(out.starts_with("usage: cargo xtask new-plugin"));
     }
 
     #[test]
