@@ -24,6 +24,11 @@ pub mod stt;
 pub mod tts;
 pub mod version;
 
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::sync::Arc;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
@@ -82,6 +87,9 @@ impl Plugin for DeepgramPlugin {
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
         }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
+        }
         if let Some(model) = &config.model {
             b = b.model(model.clone());
         }
@@ -134,6 +142,9 @@ impl Plugin for DeepgramPlugin {
             .connect_options(config.connect.clone());
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
+        }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
         }
         if let Some(model) = &config.model {
             b = b.model(model.clone());

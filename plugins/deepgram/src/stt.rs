@@ -10,7 +10,7 @@ use std::time::Duration;
 use agents_core::{
     ApiKey, AudioFormat, AudioFrame, ConnectOptions, Error, ProviderInfo, RecognizeOptions, Result,
     SpeechAlternative, SpeechEvent, Stt, SttCapabilities, SttInput, SttStream, SttStreamBackend,
-    SttStreamOptions, WordTiming, async_trait,
+    SttStreamOptions, SttUsage, WordTiming, async_trait,
 };
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -164,6 +164,7 @@ impl SttOptions {
 #[derive(Debug)]
 struct Inner {
     api_key: ApiKey,
+    headers: Vec<(String, String)>,
     base_url: Url,
     options: SttOptions,
     connect: ConnectOptions,
@@ -202,6 +203,7 @@ pub struct DeepgramStt {
 #[must_use]
 pub struct DeepgramSttBuilder {
     api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
     base_url: Option<String>,
     options: SttOptions,
     connect: Option<ConnectOptions>,
@@ -215,6 +217,12 @@ impl DeepgramSttBuilder {
     /// The API key; without one, `DEEPGRAM_API_KEY` is read at [`Self::build`].
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds an HTTP header sent with every request and WebSocket handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -333,6 +341,7 @@ impl DeepgramSttBuilder {
     pub fn build(self) -> Result<DeepgramStt> {
         let api_key = client::resolve_key(self.api_key)?;
         let base_url = client::parse_base_url(self.base_url.as_deref())?;
+        client::validate_headers(&self.headers)?;
         AudioFormat::new(self.options.sample_rate, self.options.channels)
             .map_err(|e| e.with_provider(PROVIDER))?;
         if self.options.model.trim().is_empty() {
@@ -347,6 +356,7 @@ impl DeepgramSttBuilder {
         Ok(DeepgramStt {
             inner: Arc::new(Inner {
                 api_key,
+                headers: self.headers,
                 base_url,
                 options: self.options,
                 connect,
@@ -413,15 +423,19 @@ impl Stt for DeepgramStt {
         self.inner
             .options
             .rest_query(&mut url, options.language.as_deref());
-        let body = Bytes::from(wav_bytes(audio));
+        let body = Bytes::from(
+            agents_core::audio::wav_bytes(audio).map_err(|e| e.with_provider(PROVIDER))?,
+        );
         let inner = &self.inner;
         let response = agents_core::retry(&inner.connect, || {
             let url = url.clone();
             let body = body.clone();
             async move {
-                let response = inner
-                    .http
-                    .post(url)
+                let mut request = inner.http.post(url);
+                for (name, value) in &inner.headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .header("authorization", format!("Token {}", inner.api_key.expose()))
                     .header("content-type", "audio/wav")
                     .header("accept", "application/json")
@@ -468,34 +482,18 @@ impl Stt for DeepgramStt {
 
     async fn stream(&self, options: &SttStreamOptions) -> Result<SttStream> {
         let url = self.live_url(options.language.as_deref())?;
-        let ws = client::connect_ws(&url, &self.inner.api_key, &self.inner.connect).await?;
+        let ws = client::connect_ws(
+            &url,
+            &self.inner.api_key,
+            &self.inner.headers,
+            &self.inner.connect,
+        )
+        .await?;
         let (handle, backend) = SttStream::channel(self.input_format());
         let session = LiveSession::new(self.inner.clone(), url, ws, backend, self.input_format());
         tokio::spawn(session.run());
         Ok(handle)
     }
-}
-
-/// A WAV file (16-bit PCM) around `audio`.
-fn wav_bytes(audio: &AudioFrame) -> Vec<u8> {
-    let data_len = (audio.samples().len() * 2) as u32;
-    let rate = audio.sample_rate();
-    let ch = audio.channels();
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&ch.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * u32::from(ch) * 2).to_le_bytes());
-    out.extend_from_slice(&(ch * 2).to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    audio.write_le_bytes(&mut out);
-    out
 }
 
 // ---- wire types (unknown fields ignored) ----
@@ -621,6 +619,15 @@ enum LiveMessage {
 
 // ---- the live session ----
 
+/// Completes the close handshake the server started (the reply is sent while reading), for a
+/// short while at most.
+async fn finish_close(mut ws: Ws) {
+    let _ = tokio::time::timeout(Duration::from_millis(250), async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
 type ConnectFuture = Pin<Box<dyn Future<Output = Result<Ws>> + Send>>;
 
 enum Step {
@@ -670,6 +677,8 @@ struct LiveSession {
     speaking: bool,
     last_start: Duration,
     reconnects_without_results: u32,
+    /// Every audio byte accepted from the caller.
+    total_bytes: u64,
 }
 
 impl LiveSession {
@@ -707,6 +716,7 @@ impl LiveSession {
             speaking: false,
             last_start: Duration::ZERO,
             reconnects_without_results: 0,
+            total_bytes: 0,
         }
     }
 
@@ -838,10 +848,9 @@ impl LiveSession {
         if self.reconnect.is_none() {
             // A failed send: schedule the reconnect now (errors surface from the future).
             let url = self.url.clone();
-            let key = self.inner.api_key.clone();
-            let opts = self.inner.connect.clone();
+            let inner = self.inner.clone();
             self.reconnect = Some(Box::pin(async move {
-                client::connect_ws(&url, &key, &opts).await
+                client::connect_ws(&url, &inner.api_key, &inner.headers, &inner.connect).await
             }));
         }
     }
@@ -866,6 +875,7 @@ impl LiveSession {
         if bytes.is_empty() {
             return Ok(());
         }
+        self.total_bytes += bytes.len() as u64;
         if self.ws.is_none() {
             self.pending_bytes += bytes.len() as u64;
             self.pending.push_back(bytes);
@@ -994,7 +1004,9 @@ impl LiveSession {
                 Ok(None)
             }
             Message::Close(frame) => {
-                self.ws = None;
+                if let Some(ws) = self.ws.take() {
+                    finish_close(ws).await;
+                }
                 let (code, reason) = frame
                     .map(|f| (u16::from(f.code), f.reason.to_string()))
                     .unwrap_or((1005, String::new()));
@@ -1083,7 +1095,15 @@ impl LiveSession {
                     self.events.send(SpeechEvent::end_of_speech()).await?;
                 }
             }
-            LiveMessage::Metadata {} => {}
+            LiveMessage::Metadata {} => {
+                // Sent after CloseStream: report the audio streamed, for billing and metrics.
+                if self.close_sent {
+                    let usage = SttUsage {
+                        audio_duration: secs(self.total_bytes as f64 / self.bytes_per_sec),
+                    };
+                    self.events.send(SpeechEvent::usage(usage)).await?;
+                }
+            }
             LiveMessage::Error {
                 variant,
                 description,
@@ -1093,5 +1113,87 @@ impl LiveSession {
             LiveMessage::Other => tracing::debug!("unexpected Deepgram message type ignored"),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_messages_parse_and_ignore_unknown_fields() {
+        let r: LiveMessage = serde_json::from_str(
+            r#"{"type":"Results","channel_index":[0,1],"duration":1.02,"start":3.4,"is_final":true,
+               "speech_final":true,"from_finalize":false,"new_field":1,
+               "channel":{"alternatives":[{"transcript":"hello world","confidence":0.98,"languages":["en"],
+               "words":[{"word":"hello","start":3.42,"end":3.7,"confidence":0.99,"punctuated_word":"Hello"}]}]},
+               "metadata":{"request_id":"rid","model_info":{"name":"x"}}}"#,
+        )
+        .unwrap();
+        let LiveMessage::Results {
+            start,
+            duration,
+            is_final,
+            speech_final,
+            channel,
+            metadata,
+        } = r
+        else {
+            panic!("not results");
+        };
+        assert!(is_final && speech_final);
+        assert_eq!(metadata.request_id.as_deref(), Some("rid"));
+        let alt = channel.alternatives[0].to_alternative(1.0, true);
+        assert_eq!(alt.words[0].word, "Hello");
+        assert_eq!(alt.words[0].start, Duration::from_millis(4420));
+        assert_eq!(alt.language.as_deref(), Some("en"));
+        assert_eq!(secs(start + duration), Duration::from_millis(4420));
+        assert!(matches!(
+            serde_json::from_str::<LiveMessage>(
+                r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":3.3}"#
+            )
+            .unwrap(),
+            LiveMessage::SpeechStarted {}
+        ));
+        assert!(matches!(
+            serde_json::from_str::<LiveMessage>(
+                r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":4.1}"#
+            )
+            .unwrap(),
+            LiveMessage::UtteranceEnd {}
+        ));
+        assert!(matches!(
+            serde_json::from_str::<LiveMessage>(r#"{"type":"Brand New","x":1}"#).unwrap(),
+            LiveMessage::Other
+        ));
+    }
+
+    #[test]
+    fn close_codes_are_classified() {
+        let e = client::close_error(1002, "DATA-0000");
+        assert_eq!(e.kind(), &agents_core::ErrorKind::InvalidInput);
+        let e = client::close_error(1011, "NET-0001");
+        assert_eq!(e.status(), Some(1011));
+        assert!(!e.is_retryable());
+        let e = client::close_error(4000, "custom");
+        assert_eq!(e.status(), Some(4000));
+    }
+
+    #[test]
+    fn query_uses_typed_options() {
+        let mut url = Url::parse("wss://api.deepgram.com/v1/listen").unwrap();
+        let opts = SttOptions {
+            endpointing: Some(Endpointing::Disabled),
+            keyterms: vec!["a b".into()],
+            ..SttOptions::default()
+        };
+        opts.live_query(&mut url, None);
+        let q = url.query().unwrap();
+        assert!(q.contains("endpointing=false"), "{q}");
+        assert!(q.contains("keyterm=a+b"), "{q}");
+        assert!(
+            q.contains("encoding=linear16&sample_rate=16000&channels=1"),
+            "{q}"
+        );
     }
 }

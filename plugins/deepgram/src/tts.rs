@@ -21,6 +21,7 @@ pub const SUPPORTED_SAMPLE_RATES: &[u32] = &[8_000, 16_000, 24_000, 32_000, 48_0
 #[derive(Debug)]
 struct Inner {
     api_key: ApiKey,
+    headers: Vec<(String, String)>,
     base_url: Url,
     model: String,
     sample_rate: u32,
@@ -53,6 +54,7 @@ pub struct DeepgramTts {
 #[must_use]
 pub struct DeepgramTtsBuilder {
     api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
     base_url: Option<String>,
     model: Option<String>,
     sample_rate: Option<u32>,
@@ -65,6 +67,12 @@ impl DeepgramTtsBuilder {
     /// The API key; without one, `DEEPGRAM_API_KEY` is read at [`Self::build`].
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds an HTTP header sent with every request and WebSocket handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -108,6 +116,7 @@ impl DeepgramTtsBuilder {
     pub fn build(self) -> Result<DeepgramTts> {
         let api_key = client::resolve_key(self.api_key)?;
         let base_url = client::parse_base_url(self.base_url.as_deref())?;
+        client::validate_headers(&self.headers)?;
         let sample_rate = self.sample_rate.unwrap_or(24_000);
         if !SUPPORTED_SAMPLE_RATES.contains(&sample_rate) {
             return Err(Error::invalid_input(format!(
@@ -131,6 +140,7 @@ impl DeepgramTtsBuilder {
         Ok(DeepgramTts {
             inner: Arc::new(Inner {
                 api_key,
+                headers: self.headers,
                 base_url,
                 model: self.model.unwrap_or_else(|| "aura-2-thalia-en".into()),
                 sample_rate,
@@ -160,6 +170,20 @@ impl DeepgramTts {
         }
     }
 
+    /// The rate of one request: the caller's when the speak endpoints offer it (no conversion
+    /// needed), else the configured one (the core converts).
+    fn format_for(&self, options: &SynthesizeOptions) -> AudioFormat {
+        let rate = options
+            .output_format
+            .map(|f| f.sample_rate)
+            .filter(|r| SUPPORTED_SAMPLE_RATES.contains(r))
+            .unwrap_or(self.inner.sample_rate);
+        AudioFormat {
+            sample_rate: rate,
+            channels: 1,
+        }
+    }
+
     fn query(&self, url: &mut Url, options: &SynthesizeOptions, rest: bool) {
         let mut q = url.query_pairs_mut();
         q.append_pair(
@@ -167,7 +191,10 @@ impl DeepgramTts {
             options.voice.as_deref().unwrap_or(&self.inner.model),
         );
         q.append_pair("encoding", "linear16");
-        q.append_pair("sample_rate", &self.inner.sample_rate.to_string());
+        q.append_pair(
+            "sample_rate",
+            &self.format_for(options).sample_rate.to_string(),
+        );
         if rest {
             q.append_pair("container", "none");
         }
@@ -201,9 +228,11 @@ impl Tts for DeepgramTts {
             let url = url.clone();
             let body = body.clone();
             async move {
-                let response = inner
-                    .http
-                    .post(url)
+                let mut request = inner.http.post(url);
+                for (name, value) in &inner.headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .header("authorization", format!("Token {}", inner.api_key.expose()))
                     .header("content-type", "application/json")
                     .body(body)
@@ -217,7 +246,7 @@ impl Tts for DeepgramTts {
             }
         })
         .await?;
-        let format = self.format();
+        let format = self.format_for(options);
         let (tx, stream) = TtsAudioStream::channel(format, options);
         tokio::spawn(async move {
             let mut body = response.bytes_stream();
@@ -248,9 +277,16 @@ impl Tts for DeepgramTts {
     async fn stream(&self, options: &SynthesizeOptions) -> Result<TtsStream> {
         let mut url = client::ws_url(&self.inner.base_url, "/v1/speak")?;
         self.query(&mut url, options, false);
-        let ws = client::connect_ws(&url, &self.inner.api_key, &self.inner.connect).await?;
-        let (handle, backend) = TtsStream::channel(self.format(), options);
-        tokio::spawn(speak_session(ws, backend, self.format()));
+        let ws = client::connect_ws(
+            &url,
+            &self.inner.api_key,
+            &self.inner.headers,
+            &self.inner.connect,
+        )
+        .await?;
+        let format = self.format_for(options);
+        let (handle, backend) = TtsStream::channel(format, options);
+        tokio::spawn(speak_session(ws, backend, format));
         Ok(handle)
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use agents_core::{AudioFormat, ErrorKind, SynthesizeOptions, Tts, TtsEvent};
 use agents_plugin_deepgram::DeepgramTts;
-use agents_testing::emulators::deepgram::{DeepgramConfig, DeepgramEmulator};
+use agents_testing::emulators::deepgram::{CloseAction, DeepgramConfig, DeepgramEmulator};
 use common::{KEY, eventually, fast_connect};
 use futures::StreamExt;
 
@@ -160,4 +160,68 @@ async fn dropping_the_speak_stream_sends_clear() {
         c.ended && c.messages.iter().any(|m| m["type"] == "Clear")
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_requested_rate_is_asked_for_when_offered() {
+    let (dg, tts) = setup(DeepgramConfig::default()).await;
+    let opts = SynthesizeOptions::default().with_output_format(AudioFormat::MONO_16K);
+    let mut audio = tts.synthesize("Hello", &opts).await.unwrap();
+    let events: Vec<_> = drain(&mut audio)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(events.iter().all(|e| match e {
+        TtsEvent::Audio(f) => f.sample_rate() == 16_000,
+        _ => true,
+    }));
+    assert_eq!(
+        dg.requests().pop().unwrap().query_param("sample_rate"),
+        Some("16000")
+    );
+    // 22.05 kHz is not a speak rate: 24 kHz is asked for and the core converts.
+    let opts =
+        SynthesizeOptions::default().with_output_format(AudioFormat::new(22_050, 1).unwrap());
+    let mut audio = tts.synthesize("Hello", &opts).await.unwrap();
+    let events: Vec<_> = drain(&mut audio)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TtsEvent::Audio(f) if f.sample_rate() == 22_050))
+    );
+    assert_eq!(
+        dg.requests().pop().unwrap().query_param("sample_rate"),
+        Some("24000")
+    );
+}
+
+#[tokio::test]
+async fn a_speak_socket_closed_before_flushed_is_an_error() {
+    let (_dg, tts) = setup(
+        DeepgramConfig::default().with_speak_fault(CloseAction::Close {
+            code: 1011,
+            reason: "NET-0000".into(),
+        }),
+    )
+    .await;
+    let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
+    stream.push_text("Hello.").await.unwrap();
+    stream.flush().await.unwrap();
+    let items = drain(&mut stream).await;
+    let err = items.into_iter().find_map(Result::err).expect("an error");
+    assert_eq!(err.status(), Some(1011));
+    assert_eq!(err.provider_message(), Some("NET-0000"));
+
+    let (_dg, tts) = setup(DeepgramConfig::default().with_speak_fault(CloseAction::Drop)).await;
+    let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
+    stream.push_text("Hello.").await.unwrap();
+    stream.flush().await.unwrap();
+    let items = drain(&mut stream).await;
+    let err = items.into_iter().find_map(Result::err).expect("an error");
+    assert_eq!(err.kind(), &ErrorKind::Connection);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use agents_core::{ApiKey, ConnectOptions, Error, Result, retry};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
@@ -75,11 +75,30 @@ pub(crate) fn endpoint(base: &Url, path: &str, ws: bool) -> Result<Url> {
 }
 
 /// Opens a WebSocket with the `xi-api-key` header, retrying connect-phase failures.
-pub(crate) async fn connect_ws(url: &Url, key: &ApiKey, opts: &ConnectOptions) -> Result<Ws> {
-    retry(opts, || connect_once(url, key)).await
+pub(crate) async fn connect_ws(
+    url: &Url,
+    key: &ApiKey,
+    headers: &[(String, String)],
+    opts: &ConnectOptions,
+) -> Result<Ws> {
+    retry(opts, || connect_once(url, key, headers)).await
 }
 
-async fn connect_once(url: &Url, key: &ApiKey) -> Result<Ws> {
+/// Checks extra headers (from the builder or `ProviderConfig::headers`) once, at build time.
+pub(crate) fn validate_headers(headers: &[(String, String)]) -> Result<()> {
+    for (name, value) in headers {
+        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
+        {
+            return Err(
+                Error::invalid_input(format!("invalid HTTP header `{name}`"))
+                    .with_provider(PROVIDER),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn connect_once(url: &Url, key: &ApiKey, headers: &[(String, String)]) -> Result<Ws> {
     let mut request = url
         .as_str()
         .into_client_request()
@@ -87,13 +106,22 @@ async fn connect_once(url: &Url, key: &ApiKey) -> Result<Ws> {
     let value = HeaderValue::from_str(key.expose()).map_err(|_| {
         Error::invalid_input("the API key is not a valid header value").with_provider(PROVIDER)
     })?;
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            request.headers_mut().insert(n, v);
+        }
+    }
     request.headers_mut().insert("xi-api-key", value);
     // tungstenite zeroes `read_buffer_size` bytes on every read attempt (128 KiB by default,
     // which was most of the client's CPU per streamed second); messages larger than this
     // are still read whole, across several reads.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(16 * 1024);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), false)
+    // TCP_NODELAY: small text frames must not wait for a delayed ACK (Nagle adds ~40 ms).
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
         .await
         .map_err(|e| ws_error(&e))?;
     Ok(ws)
@@ -127,6 +155,10 @@ pub(crate) fn ws_error(err: &tokio_tungstenite::tungstenite::Error) -> Error {
             Error::invalid_input(format!("invalid WebSocket URL: {e}")).with_provider(PROVIDER)
         }
         E::Tls(e) => Error::connection(format!("TLS error: {e}")).with_provider(PROVIDER),
+        E::Protocol(
+            tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        ) => Error::connection("the connection dropped without a close frame")
+            .with_provider(PROVIDER),
         other => Error::protocol(format!("WebSocket error: {other}")).with_provider(PROVIDER),
     }
 }

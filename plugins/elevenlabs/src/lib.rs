@@ -35,6 +35,11 @@ pub mod stt;
 pub mod tts;
 pub mod version;
 
+/// The README's examples, compiled as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::sync::Arc;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
@@ -100,6 +105,9 @@ impl Plugin for ElevenLabsPlugin {
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
         }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
+        }
         if let Some(model) = &config.model {
             b = b.model(model.clone());
         }
@@ -140,6 +148,9 @@ impl Plugin for ElevenLabsPlugin {
             .connect_options(config.connect.clone());
         if let Some(url) = &config.base_url {
             b = b.base_url(url.clone());
+        }
+        for (name, value) in &config.headers {
+            b = b.header(name.clone(), value.clone());
         }
         if let Some(model) = &config.model {
             b = b.model(model.clone());

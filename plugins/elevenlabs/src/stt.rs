@@ -15,6 +15,7 @@ use crate::client::{self, PROVIDER};
 #[derive(Debug)]
 struct Inner {
     api_key: ApiKey,
+    headers: Vec<(String, String)>,
     base_url: Url,
     model: String,
     language: Option<String>,
@@ -45,6 +46,7 @@ pub struct ElevenLabsStt {
 #[must_use]
 pub struct ElevenLabsSttBuilder {
     api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
     base_url: Option<String>,
     model: Option<String>,
     language: Option<String>,
@@ -58,6 +60,12 @@ impl ElevenLabsSttBuilder {
     /// The API key; without one, `ELEVEN_API_KEY` or `ELEVENLABS_API_KEY` is read.
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds an HTTP header sent with every request and WebSocket handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -107,6 +115,7 @@ impl ElevenLabsSttBuilder {
     pub fn build(self) -> Result<ElevenLabsStt> {
         let api_key = client::resolve_key(self.api_key)?;
         let base_url = client::parse_base_url(self.base_url.as_deref())?;
+        client::validate_headers(&self.headers)?;
         let sample_rate = self.sample_rate.unwrap_or(16_000);
         AudioFormat::new(sample_rate, 1).map_err(|e| e.with_provider(PROVIDER))?;
         let connect = self.connect.unwrap_or_default();
@@ -117,6 +126,7 @@ impl ElevenLabsSttBuilder {
         Ok(ElevenLabsStt {
             inner: Arc::new(Inner {
                 api_key,
+                headers: self.headers,
                 base_url,
                 model: self.model.unwrap_or_else(|| "scribe_v1".into()),
                 language: self.language,
@@ -222,9 +232,11 @@ impl Stt for ElevenLabsStt {
                 if let Some(lang) = language {
                     form = form.text("language_code", lang);
                 }
-                let response = inner
-                    .http
-                    .post(url)
+                let mut request = inner.http.post(url);
+                for (name, value) in &inner.headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .header("xi-api-key", inner.api_key.expose())
                     .multipart(form)
                     .send()

@@ -90,6 +90,7 @@ pub fn output_format_for(rate: u32) -> Option<&'static str> {
 #[derive(Debug)]
 struct Inner {
     api_key: ApiKey,
+    headers: Vec<(String, String)>,
     base_url: Url,
     voice_id: String,
     model: String,
@@ -99,6 +100,8 @@ struct Inner {
     language: Option<String>,
     inactivity_timeout: Option<u32>,
     enable_logging: Option<bool>,
+    synthesize_timestamps: bool,
+    final_timeout: Duration,
     connect: ConnectOptions,
     http: reqwest::Client,
 }
@@ -112,8 +115,10 @@ struct Inner {
 /// base64 PCM and alignment arrives as character timings, yielded as
 /// [`TtsEvent::Words`] relative to the segment's audio.
 ///
-/// [`Tts::synthesize`] uses `POST /v1/text-to-speech/{voice_id}/stream`, with `output_format`
-/// chosen from the requested rate (see [`output_format_for`]).
+/// [`Tts::synthesize`] uses `POST /v1/text-to-speech/{voice_id}/stream/with-timestamps` (audio
+/// and word timings; `/stream` without timings when
+/// [`ElevenLabsTtsBuilder::synthesize_timestamps`] is off), with `output_format` chosen from the
+/// requested rate (see [`output_format_for`]).
 ///
 /// ```no_run
 /// use agents_plugin_elevenlabs::ElevenLabsTts;
@@ -136,6 +141,7 @@ pub struct ElevenLabsTts {
 #[must_use]
 pub struct ElevenLabsTtsBuilder {
     api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
     base_url: Option<String>,
     voice_id: Option<String>,
     model: Option<String>,
@@ -145,6 +151,8 @@ pub struct ElevenLabsTtsBuilder {
     language: Option<String>,
     inactivity_timeout: Option<u32>,
     enable_logging: Option<bool>,
+    synthesize_timestamps: Option<bool>,
+    final_timeout: Option<Duration>,
     connect: Option<ConnectOptions>,
     http: Option<reqwest::Client>,
 }
@@ -154,6 +162,12 @@ impl ElevenLabsTtsBuilder {
     /// [`Self::build`].
     pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds an HTTP header sent with every request and WebSocket handshake.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 
@@ -213,6 +227,20 @@ impl ElevenLabsTtsBuilder {
         self
     }
 
+    /// Whether [`Tts::synthesize`] asks for character timings
+    /// (`/stream/with-timestamps`, the default) or plain audio (`/stream`).
+    pub fn synthesize_timestamps(mut self, on: bool) -> Self {
+        self.synthesize_timestamps = Some(on);
+        self
+    }
+
+    /// How long to wait for `isFinal` after a segment's closing message (default 30 s); past
+    /// it the stream fails with a `Timeout`.
+    pub fn final_timeout(mut self, timeout: Duration) -> Self {
+        self.final_timeout = Some(timeout);
+        self
+    }
+
     /// Connect retries and timeouts.
     pub fn connect_options(mut self, connect: ConnectOptions) -> Self {
         self.connect = Some(connect);
@@ -229,6 +257,7 @@ impl ElevenLabsTtsBuilder {
     pub fn build(self) -> Result<ElevenLabsTts> {
         let api_key = client::resolve_key(self.api_key)?;
         let base_url = client::parse_base_url(self.base_url.as_deref())?;
+        client::validate_headers(&self.headers)?;
         let sample_rate = self.sample_rate.unwrap_or(24_000);
         if output_format_for(sample_rate).is_none() {
             return Err(Error::invalid_input(format!(
@@ -270,6 +299,7 @@ impl ElevenLabsTtsBuilder {
         Ok(ElevenLabsTts {
             inner: Arc::new(Inner {
                 api_key,
+                headers: self.headers,
                 base_url,
                 voice_id,
                 model: self.model.unwrap_or_else(|| "eleven_flash_v2_5".into()),
@@ -279,6 +309,8 @@ impl ElevenLabsTtsBuilder {
                 language: self.language,
                 inactivity_timeout: self.inactivity_timeout,
                 enable_logging: self.enable_logging,
+                synthesize_timestamps: self.synthesize_timestamps.unwrap_or(true),
+                final_timeout: self.final_timeout.unwrap_or(Duration::from_secs(30)),
                 connect,
                 http,
             }),
@@ -390,7 +422,15 @@ impl Tts for ElevenLabsTts {
             );
         }
         let plan = self.plan(options);
-        let path = format!("/v1/text-to-speech/{}/stream", self.voice(options));
+        let timestamps = self.inner.synthesize_timestamps;
+        let path = if timestamps {
+            format!(
+                "/v1/text-to-speech/{}/stream/with-timestamps",
+                self.voice(options)
+            )
+        } else {
+            format!("/v1/text-to-speech/{}/stream", self.voice(options))
+        };
         let mut url = client::endpoint(&self.inner.base_url, &path, false)?;
         url.query_pairs_mut()
             .append_pair("output_format", plan.output_format);
@@ -412,9 +452,11 @@ impl Tts for ElevenLabsTts {
             let url = url.clone();
             let body = body.clone();
             async move {
-                let response = inner
-                    .http
-                    .post(url)
+                let mut request = inner.http.post(url);
+                for (name, value) in &inner.headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .header("xi-api-key", inner.api_key.expose())
                     .header("content-type", "application/json")
                     .body(body)
@@ -429,8 +471,9 @@ impl Tts for ElevenLabsTts {
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                if content_type.starts_with("application/json") || content_type.starts_with("text/")
-                {
+                let non_audio = content_type.starts_with("application/json")
+                    || content_type.starts_with("text/");
+                if non_audio && !timestamps {
                     let text = response.text().await.unwrap_or_default();
                     return Err(Error::protocol("ElevenLabs returned non-audio data")
                         .with_provider(PROVIDER)
@@ -441,6 +484,10 @@ impl Tts for ElevenLabsTts {
         })
         .await?;
         let (tx, stream) = TtsAudioStream::channel(plan.format, options);
+        if timestamps {
+            tokio::spawn(read_timestamped(response, tx, plan));
+            return Ok(stream);
+        }
         tokio::spawn(async move {
             let mut body = response.bytes_stream();
             let mut decoder = Decoder::new(plan.codec);
@@ -478,6 +525,7 @@ impl Tts for ElevenLabsTts {
         let ws = open_segment(&url, &self.inner, &opening).await?;
         let (handle, backend) = TtsStream::channel(plan.format, options);
         let session = Session {
+            preconnect: None,
             inner: self.inner.clone(),
             url,
             opening,
@@ -485,6 +533,7 @@ impl Tts for ElevenLabsTts {
             ws: Some(ws),
             segment_has_text: false,
             closing: false,
+            final_deadline: None,
             ending: false,
             decoder: Decoder::new(plan.codec),
             segment_samples: 0,
@@ -512,8 +561,136 @@ async fn send_audio(
     Ok(n)
 }
 
+#[derive(Debug, Deserialize, Default)]
+struct TimestampAlignment {
+    #[serde(default)]
+    characters: Vec<String>,
+    #[serde(default)]
+    character_start_times_seconds: Vec<f64>,
+    #[serde(default)]
+    character_end_times_seconds: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct TimestampChunk {
+    #[serde(default)]
+    audio_base64: Option<String>,
+    #[serde(default)]
+    alignment: Option<TimestampAlignment>,
+    #[serde(default)]
+    normalized_alignment: Option<TimestampAlignment>,
+}
+
+/// Reads `/stream/with-timestamps`: newline-separated JSON objects, each with base64 audio
+/// and character timings in seconds.
+async fn read_timestamped(response: reqwest::Response, tx: EventSender<TtsEvent>, plan: Plan) {
+    let mut body = response.bytes_stream();
+    let mut decoder = Decoder::new(plan.codec);
+    let mut words = WordBuilder::default();
+    let mut samples = 0usize;
+    let mut line = Vec::new();
+    loop {
+        let chunk = tokio::select! {
+            _ = tx.cancelled() => return,
+            c = body.next() => c,
+        };
+        let done = match chunk {
+            Some(Ok(data)) => {
+                line.extend_from_slice(&data);
+                false
+            }
+            Some(Err(e)) => {
+                let _ = tx.send_error(client::http_error(&e)).await;
+                return;
+            }
+            None => true,
+        };
+        while let Some(pos) = line.iter().position(|b| *b == b'\n') {
+            let text: Vec<u8> = line.drain(..=pos).collect();
+            let result =
+                timestamped_line(&text, &tx, &mut decoder, &mut words, &mut samples, plan).await;
+            if let Err(e) = result {
+                let _ = tx.send_error(e).await;
+                return;
+            }
+        }
+        if done {
+            let rest = std::mem::take(&mut line);
+            if let Err(e) =
+                timestamped_line(&rest, &tx, &mut decoder, &mut words, &mut samples, plan).await
+            {
+                let _ = tx.send_error(e).await;
+                return;
+            }
+            break;
+        }
+    }
+    let tail = words.flush();
+    if !tail.is_empty() && tx.send(TtsEvent::Words(tail)).await.is_err() {
+        return;
+    }
+    let _ = tx.send(TtsEvent::SegmentEnd).await;
+}
+
+async fn timestamped_line(
+    text: &[u8],
+    tx: &EventSender<TtsEvent>,
+    decoder: &mut Decoder,
+    words: &mut WordBuilder,
+    samples: &mut usize,
+    plan: Plan,
+) -> Result<()> {
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let chunk: TimestampChunk =
+        serde_json::from_slice(text).map_err(|e| Error::from(e).with_provider(PROVIDER))?;
+    let offset_ms = *samples as f64 * 1000.0 / f64::from(plan.format.sample_rate);
+    if let Some(a) = chunk
+        .alignment
+        .as_ref()
+        .or(chunk.normalized_alignment.as_ref())
+    {
+        let starts: Vec<f64> = a
+            .character_start_times_seconds
+            .iter()
+            .map(|s| s * 1000.0)
+            .collect();
+        // Times are from the start of the whole audio; a chunk whose times restart near zero
+        // is taken as relative to its own audio.
+        let shift = match starts.first() {
+            Some(first) if offset_ms > 0.0 && *first + 1.0 < offset_ms * 0.5 => offset_ms,
+            _ => 0.0,
+        };
+        let durations: Vec<f64> = a
+            .character_end_times_seconds
+            .iter()
+            .zip(&a.character_start_times_seconds)
+            .map(|(e, s)| ((e - s) * 1000.0).max(0.0))
+            .collect();
+        let wire = WireAlignment {
+            chars: a.characters.clone(),
+            starts,
+            durations,
+        };
+        let done = words.push(&wire, shift);
+        if !done.is_empty() {
+            tx.send(TtsEvent::Words(done)).await?;
+        }
+    }
+    if let Some(audio) = chunk.audio_base64.as_deref().filter(|a| !a.is_empty()) {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(audio)
+            .map_err(|e| {
+                Error::protocol(format!("invalid base64 audio: {e}")).with_provider(PROVIDER)
+            })?;
+        *samples += send_audio(tx, decoder, &bytes, plan.format).await?;
+    }
+    Ok(())
+}
+
 async fn open_segment(url: &Url, inner: &Inner, opening: &str) -> Result<Ws> {
-    let mut ws = client::connect_ws(url, &inner.api_key, &inner.connect).await?;
+    let mut ws = client::connect_ws(url, &inner.api_key, &inner.headers, &inner.connect).await?;
     ws.send(Message::Text(opening.to_string().into()))
         .await
         .map_err(|e| client::ws_error(&e))?;
@@ -617,7 +794,17 @@ impl WordBuilder {
     }
 }
 
+/// A connection being opened in the background for the next turn; aborted when dropped.
+struct Preconnect(tokio::task::JoinHandle<Result<Ws>>);
+
+impl Drop for Preconnect {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Session {
+    preconnect: Option<Preconnect>,
     inner: Arc<Inner>,
     url: Url,
     opening: String,
@@ -625,6 +812,7 @@ struct Session {
     ws: Option<Ws>,
     segment_has_text: bool,
     closing: bool,
+    final_deadline: Option<tokio::time::Instant>,
     ending: bool,
     decoder: Decoder,
     segment_samples: usize,
@@ -672,6 +860,15 @@ impl Session {
         self.segment_samples = 0;
         self.decoder = Decoder::new(self.plan.codec);
         self.last_error = None;
+        if !self.ending {
+            // Open the next turn's connection now, so its text does not wait for a handshake.
+            let url = self.url.clone();
+            let inner = self.inner.clone();
+            let opening = self.opening.clone();
+            self.preconnect = Some(Preconnect(tokio::spawn(async move {
+                open_segment(&url, &inner, &opening).await
+            })));
+        }
         Ok(())
     }
 
@@ -681,16 +878,47 @@ impl Session {
         events: &EventSender<TtsEvent>,
     ) -> Result<()> {
         loop {
+            let accept_input = !self.closing && !self.ending;
+            let final_deadline = self.final_deadline.filter(|_| self.closing);
+            let final_wait = async move {
+                match final_deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let Session { ws, preconnect, .. } = self;
             let ws_next = async {
-                match self.ws.as_mut() {
+                match ws.as_mut() {
                     Some(ws) => ws.next().await,
                     None => std::future::pending().await,
                 }
             };
-            let accept_input = !self.closing && !self.ending;
+            let preconnected = async {
+                match preconnect.as_mut() {
+                    Some(p) => (&mut p.0).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = events.cancelled() => return Err(Error::cancelled("the stream was dropped")),
+                _ = final_wait => {
+                    return Err(Error::timeout(format!(
+                        "ElevenLabs sent no isFinal within {} ms of the end of the segment's text",
+                        self.inner.final_timeout.as_millis()
+                    ))
+                    .with_provider(PROVIDER));
+                }
+                r = preconnected => {
+                    self.preconnect = None;
+                    // Polled here so that an idle close of this connection is seen (and the
+                    // connection replaced) before text is sent on it.
+                    if let Ok(Ok(ws)) = r {
+                        if self.ws.is_none() {
+                            self.ws = Some(ws);
+                        }
+                    }
+                }
                 msg = ws_next => {
                     if let Some(done) = self.on_ws(msg, events).await? {
                         if done {
@@ -704,6 +932,8 @@ impl Session {
                         Some(TtsInput::Flush) => {
                             if self.segment_has_text {
                                 self.closing = true;
+                                self.final_deadline =
+                                    Some(tokio::time::Instant::now() + self.inner.final_timeout);
                                 self.send_json(json!({"text": ""})).await?;
                             } else {
                                 events.send(TtsEvent::SegmentEnd).await?;
@@ -713,6 +943,8 @@ impl Session {
                             self.ending = true;
                             if self.segment_has_text {
                                 self.closing = true;
+                                self.final_deadline =
+                                    Some(tokio::time::Instant::now() + self.inner.final_timeout);
                                 self.send_json(json!({"text": ""})).await?;
                             } else {
                                 events.send(TtsEvent::SegmentEnd).await?;
@@ -727,8 +959,19 @@ impl Session {
 
     async fn on_text(&mut self, text: String) -> Result<()> {
         if self.ws.is_none() {
-            // A new turn: a new connection with its own opening message.
-            self.ws = Some(open_segment(&self.url, &self.inner, &self.opening).await?);
+            // A new turn: a new connection with its own opening message, opened ahead when
+            // possible.
+            let ready = match self.preconnect.take() {
+                Some(mut p) => match (&mut p.0).await {
+                    Ok(Ok(ws)) => Some(ws),
+                    _ => None,
+                },
+                None => None,
+            };
+            self.ws = Some(match ready {
+                Some(ws) => ws,
+                None => open_segment(&self.url, &self.inner, &self.opening).await?,
+            });
         }
         self.segment_has_text = true;
         let mut message = json!({"text": text});
@@ -827,5 +1070,64 @@ impl Session {
             return Ok(Some(self.ending));
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_accept_the_variant_keys() {
+        let m: WireMessage = serde_json::from_str(
+            r#"{"audio":"AAA=","alignment":{"chars":["a"],"charsStartTimesMs":[5],"charsDurationsMs":[7]},"is_final":false}"#,
+        )
+        .unwrap();
+        let a = m.alignment.unwrap();
+        assert_eq!(a.starts, vec![5.0]);
+        assert_eq!(a.durations, vec![7.0]);
+        assert_eq!(m.is_final, Some(false));
+        let m: WireMessage = serde_json::from_str(r#"{"isFinal":true,"audio":null}"#).unwrap();
+        assert_eq!(m.is_final, Some(true));
+        assert!(m.audio.is_none());
+        let m: WireMessage = serde_json::from_str(
+            r#"{"message":"Have not received","error":"input_timeout_exceeded","code":1008}"#,
+        )
+        .unwrap();
+        assert_eq!(m.error.as_deref(), Some("input_timeout_exceeded"));
+    }
+
+    #[test]
+    fn words_continue_across_messages() {
+        let mut b = WordBuilder::default();
+        let first = WireAlignment {
+            chars: ["H", "i", " ", "t", "h"].map(String::from).to_vec(),
+            starts: vec![0.0, 10.0, 20.0, 30.0, 40.0],
+            durations: vec![10.0; 5],
+        };
+        let words = b.push(&first, 0.0);
+        assert_eq!(words.len(), 1);
+        assert_eq!(words[0].word, "Hi");
+        let second = WireAlignment {
+            chars: ["e", "r", "e"].map(String::from).to_vec(),
+            starts: vec![0.0, 10.0, 20.0],
+            durations: vec![10.0; 3],
+        };
+        assert!(b.push(&second, 50.0).is_empty());
+        let rest = b.flush();
+        assert_eq!(rest[0].word, "there");
+        assert_eq!(rest[0].start, Duration::from_millis(30));
+        assert_eq!(rest[0].end, Duration::from_millis(80));
+    }
+
+    #[test]
+    fn sentence_ends_and_formats() {
+        assert!(ends_sentence("Hello world. "));
+        assert!(ends_sentence("Really?"));
+        assert!(!ends_sentence("Hello"));
+        assert!(!ends_sentence(""));
+        assert_eq!(output_format_for(8_000), Some("ulaw_8000"));
+        assert_eq!(output_format_for(44_100), Some("pcm_44100"));
+        assert_eq!(output_format_for(11_025), None);
     }
 }

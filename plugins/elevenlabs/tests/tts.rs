@@ -157,6 +157,15 @@ async fn flush_ends_the_segment_and_the_next_turn_opens_a_new_connection() {
     let first = until_segment_end(&mut stream).await;
     assert_eq!(samples(&first).len(), 9 * 240);
     let first_words = words(&first);
+    // The next turn's connection is opened ahead, before its text arrives.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while el.connections().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no connection opened ahead"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     stream.push_text("Second turn.").await.unwrap();
     stream.end_input().await.unwrap();
     let rest: Vec<_> = drain(&mut stream)
@@ -262,7 +271,7 @@ async fn dropping_the_stream_closes_the_connection() {
 #[tokio::test]
 async fn synthesize_chooses_output_format_from_the_request() {
     let el = emulator(ElevenLabsConfig::default()).await;
-    let tts = builder(&el).build().unwrap();
+    let tts = builder(&el).synthesize_timestamps(false).build().unwrap();
     let cases = [
         (16_000, "pcm_16000", 16_000),
         (44_100, "pcm_44100", 44_100),
@@ -383,4 +392,83 @@ async fn missing_key_names_both_variables() {
         .build()
         .unwrap();
     assert!(!format!("{tts:?}").contains("very-secret"));
+}
+
+#[tokio::test]
+async fn a_connection_opened_ahead_that_times_out_is_replaced() {
+    let el =
+        emulator(ElevenLabsConfig::default().with_inactivity_timeout(Duration::from_millis(100)))
+            .await;
+    let tts = builder(&el).build().unwrap();
+    let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
+    stream.push_text("Hi.").await.unwrap();
+    stream.flush().await.unwrap();
+    until_segment_end(&mut stream).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stream.push_text("Again.").await.unwrap();
+    stream.end_input().await.unwrap();
+    let events: Vec<_> = drain(&mut stream)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(samples(&events).len(), 6 * 240);
+    let conns = el.connections();
+    assert_eq!(
+        conns.len(),
+        3,
+        "first turn, the one opened ahead (timed out), the replacement"
+    );
+    assert_eq!(
+        conns[1].sent.last().unwrap()["error"],
+        "input_timeout_exceeded"
+    );
+}
+
+#[tokio::test]
+async fn synthesize_with_timestamps_gives_audio_and_word_timings() {
+    let el = emulator(ElevenLabsConfig::default()).await;
+    let tts = builder(&el).build().unwrap();
+    let mut audio = tts
+        .synthesize("Hello brave new world", &SynthesizeOptions::default())
+        .await
+        .unwrap();
+    let events: Vec<_> = drain(&mut audio)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(events.last(), Some(&TtsEvent::SegmentEnd));
+    assert_eq!(samples(&events), expected(21 * 240));
+    let w = words(&events);
+    let texts: Vec<_> = w.iter().map(|w| w.word.as_str()).collect();
+    assert_eq!(texts, vec!["Hello", "brave", "new", "world"]);
+    assert_eq!(w[1].start, Duration::from_millis(60));
+    assert_eq!(w[3].start, Duration::from_millis(160));
+    assert_eq!(w[3].end, Duration::from_millis(210));
+    let req = el.requests().pop().unwrap();
+    assert_eq!(
+        req.path,
+        "/v1/text-to-speech/voice123/stream/with-timestamps"
+    );
+    assert_eq!(req.query_param("output_format"), Some("pcm_24000"));
+}
+
+#[tokio::test]
+async fn a_missing_is_final_is_a_timeout() {
+    let el =
+        emulator(ElevenLabsConfig::default().with_first_audio_delay(Duration::from_secs(3))).await;
+    let tts = builder(&el)
+        .final_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let mut stream = tts.stream(&SynthesizeOptions::default()).await.unwrap();
+    stream.push_text("Hello.").await.unwrap();
+    stream.end_input().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let items = drain(&mut stream).await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let err = items.into_iter().find_map(Result::err).expect("an error");
+    assert_eq!(err.kind(), &ErrorKind::Timeout);
+    assert!(err.to_string().contains("isFinal"), "{err}");
 }

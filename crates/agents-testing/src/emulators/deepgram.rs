@@ -72,6 +72,9 @@ pub struct DeepgramConfig {
     /// Reject WebSocket handshakes from this one on (counting from 0) with this status, to
     /// keep a reconnecting client disconnected.
     pub reject_handshakes_from: Option<(usize, u16)>,
+    /// Delay WebSocket handshakes from this one on (counting from 0), to keep a reconnecting
+    /// client waiting while audio is pushed.
+    pub delay_handshakes_from: Option<(usize, Duration)>,
     /// The words revealed as audio arrives, cycled.
     pub words: Vec<String>,
     /// Audio per revealed word, in ms.
@@ -98,6 +101,8 @@ pub struct DeepgramConfig {
     pub tts_chunk_bytes: usize,
     /// Milliseconds of synthesized audio per character of text.
     pub tts_ms_per_char: u32,
+    /// On the speak WebSocket, what happens at the first `Flush` instead of audio.
+    pub speak_fault: Option<CloseAction>,
     /// Voice-aware mode: only audio louder than -40 dBFS counts as speech, words are revealed
     /// while it lasts, and this much silence after speech ends the utterance (like Deepgram's
     /// `endpointing`) with a final carrying every word of the utterance.
@@ -110,6 +115,7 @@ impl Default for DeepgramConfig {
             api_key: None,
             reject: None,
             reject_handshakes_from: None,
+            delay_handshakes_from: None,
             words: ["hello", "world", "this", "is", "a", "test"]
                 .iter()
                 .map(|w| (*w).to_string())
@@ -125,6 +131,7 @@ impl Default for DeepgramConfig {
             message_delay: Duration::ZERO,
             tts_chunk_bytes: 4001,
             tts_ms_per_char: 10,
+            speak_fault: None,
             voice_endpointing: None,
         }
     }
@@ -149,6 +156,13 @@ impl DeepgramConfig {
     #[must_use]
     pub fn with_reject_handshakes_from(mut self, from: usize, status: u16) -> Self {
         self.reject_handshakes_from = Some((from, status));
+        self
+    }
+
+    /// Delays WebSocket handshakes number `from` (counting from 0) and later by `delay`.
+    #[must_use]
+    pub fn with_delay_handshakes_from(mut self, from: usize, delay: Duration) -> Self {
+        self.delay_handshakes_from = Some((from, delay));
         self
     }
 
@@ -220,6 +234,13 @@ impl DeepgramConfig {
     #[must_use]
     pub fn with_required_sample_rate(mut self, rate: u32) -> Self {
         self.required_sample_rate = Some(rate);
+        self
+    }
+
+    /// Makes the speak WebSocket fail at the first `Flush`.
+    #[must_use]
+    pub fn with_speak_fault(mut self, action: CloseAction) -> Self {
+        self.speak_fault = Some(action);
         self
     }
 
@@ -619,6 +640,23 @@ impl DeepgramHandler {
             match value["type"].as_str() {
                 Some("Speak") => buffered.push_str(value["text"].as_str().unwrap_or("")),
                 Some("Flush") | Some("Close") => {
+                    match cfg.speak_fault.clone() {
+                        Some(CloseAction::Drop) => break,
+                        Some(CloseAction::Close { code, reason }) => {
+                            let _ = ws
+                                .close(Some(CloseFrame {
+                                    code: CloseCode::from(code),
+                                    reason: reason.into(),
+                                }))
+                                .await;
+                            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                                while let Some(Ok(_)) = ws.next().await {}
+                            })
+                            .await;
+                            break;
+                        }
+                        None => {}
+                    }
                     let chars = buffered.chars().count();
                     buffered.clear();
                     let samples = rate * chars * cfg.tts_ms_per_char as usize / 1000;
@@ -979,6 +1017,11 @@ impl Handler for DeepgramHandler {
             }
             Err(_) => 0,
         };
+        if let Some((from, delay)) = self.config.delay_handshakes_from {
+            if number >= from {
+                tokio::time::sleep(delay).await;
+            }
+        }
         if let Some((from, status)) = self.config.reject_handshakes_from {
             if number >= from {
                 return UpgradeDecision::Reject(error_response(

@@ -1,6 +1,7 @@
-//! An ElevenLabs emulator: the `stream-input` WebSocket, `POST /v1/text-to-speech/{voice}/stream`
-//! and Scribe `POST /v1/speech-to-text`, with the real message shapes and knobs for the faults
-//! ElevenLabs produces.
+//! An ElevenLabs emulator: the `stream-input` WebSocket,
+//! `POST /v1/text-to-speech/{voice}/stream` (and `/stream/with-timestamps`) and Scribe
+//! `POST /v1/speech-to-text`, with the real message shapes and knobs for the faults ElevenLabs
+//! produces.
 //!
 //! Synthesis is deterministic: every character of text gives
 //! [`ElevenLabsConfig::ms_per_char`] of audio at the rate of `output_format`. On the WebSocket,
@@ -464,7 +465,12 @@ impl ElevenLabsHandler {
         }
     }
 
-    async fn serve_tts_rest(&self, request: HttpRequest, conn: &mut HttpConnection) {
+    async fn serve_tts_rest(
+        &self,
+        request: HttpRequest,
+        conn: &mut HttpConnection,
+        timestamps: bool,
+    ) {
         let format = request
             .query_param("output_format")
             .unwrap_or("mp3_44100_128")
@@ -483,6 +489,10 @@ impl ElevenLabsHandler {
                 .await;
             return;
         }
+        if timestamps {
+            self.serve_tts_timestamps(text, rate, ulaw, conn).await;
+            return;
+        }
         let samples = text.chars().count() * rate * self.config.ms_per_char as usize / 1000;
         let bytes = synth_bytes(samples, 0, ulaw);
         let content_type = if ulaw { "audio/basic" } else { "audio/pcm" };
@@ -496,6 +506,61 @@ impl ElevenLabsHandler {
         for chunk in bytes.chunks(self.config.rest_chunk_bytes.max(1)) {
             pause(self.config.message_delay).await;
             if out.write(chunk).await.is_err() {
+                return;
+            }
+        }
+        let _ = out.finish().await;
+    }
+
+    /// `/stream/with-timestamps`: newline-separated JSON objects with base64 audio and
+    /// character alignment in seconds from the start of the whole audio.
+    async fn serve_tts_timestamps(
+        &self,
+        text: &str,
+        rate: usize,
+        ulaw: bool,
+        conn: &mut HttpConnection,
+    ) {
+        let cfg = &self.config;
+        let chars: Vec<char> = text.chars().collect();
+        let per_char = rate * cfg.ms_per_char as usize / 1000;
+        pause(cfg.first_audio_delay).await;
+        let Ok(mut out) = conn
+            .start_chunked(200, &[("content-type", "application/json")])
+            .await
+        else {
+            return;
+        };
+        let char_s = f64::from(cfg.ms_per_char) / 1000.0;
+        let mut offset = 0usize;
+        for (k, piece) in chars.chunks(cfg.chars_per_message.max(1)).enumerate() {
+            if k > 0 {
+                pause(cfg.message_delay).await;
+            }
+            let samples = piece.len() * per_char;
+            let bytes = synth_bytes(samples, offset * per_char, ulaw);
+            let first = offset;
+            offset += piece.len();
+            let starts: Vec<f64> = (0..piece.len())
+                .map(|i| (first + i) as f64 * char_s)
+                .collect();
+            let ends: Vec<f64> = starts.iter().map(|s| s + char_s).collect();
+            let characters: Vec<String> = piece.iter().map(|c| c.to_string()).collect();
+            let alignment = json!({
+                "characters": characters,
+                "character_start_times_seconds": starts,
+                "character_end_times_seconds": ends,
+            });
+            let line = json!({
+                "audio_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                "alignment": alignment,
+                "normalized_alignment": alignment,
+            })
+            .to_string()
+                + "\n";
+            // Split each line in two writes, so the client sees partial lines.
+            let (a, b) = line.as_bytes().split_at(line.len() / 2);
+            if out.write(a).await.is_err() || out.write(b).await.is_err() {
                 return;
             }
         }
@@ -569,7 +634,12 @@ impl Handler for ElevenLabsHandler {
             && path.starts_with("/v1/text-to-speech/")
             && path.ends_with("/stream")
         {
-            self.serve_tts_rest(request, conn).await;
+            self.serve_tts_rest(request, conn, false).await;
+        } else if request.method == "POST"
+            && path.starts_with("/v1/text-to-speech/")
+            && path.ends_with("/stream/with-timestamps")
+        {
+            self.serve_tts_rest(request, conn, true).await;
         } else if request.method == "POST" && path == "/v1/speech-to-text" {
             self.serve_scribe(request, conn).await;
         } else {

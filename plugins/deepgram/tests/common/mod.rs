@@ -39,7 +39,8 @@ pub fn audio(format: AudioFormat, ms: u64, offset: usize) -> AudioFrame {
     AudioFrame::new(samples, format).unwrap()
 }
 
-/// Pushes `total_ms` of audio in `chunk_ms` frames; returns the bytes pushed.
+/// Pushes `total_ms` of audio in `chunk_ms` frames; returns the bytes accepted. Stops early
+/// when the stream has ended.
 pub async fn push_audio(
     stream: &mut agents_core::SttStream,
     format: AudioFormat,
@@ -53,8 +54,13 @@ pub async fn push_audio(
     while t < total_ms {
         let frame = audio(format, chunk_ms, offset);
         offset += frame.samples().len();
-        pushed.extend(frame.to_le_bytes());
-        stream.push_frame(frame).await.unwrap();
+        let bytes = frame.to_le_bytes();
+        match stream.push_frame(frame).await {
+            Ok(()) => pushed.extend(bytes),
+            // The stream ended (a test of a fatal error): stop pushing.
+            Err(e) if e.is_closed() => break,
+            Err(e) => panic!("push failed: {e}"),
+        }
         t += chunk_ms;
         if !pause.is_zero() {
             tokio::time::sleep(pause).await;
