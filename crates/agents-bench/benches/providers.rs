@@ -180,8 +180,12 @@ fn elevenlabs(c: &mut Criterion) {
         .build()
         .unwrap();
     // 100 characters: one second of audio at the emulator's 10 ms per character.
-    let text = "The weather in Paris is sunny with a light breeze and twenty one degrees, a lovely day out there now.";
-    assert_eq!(text.len(), 100);
+    let text: String = "The weather in Paris is sunny with a light breeze and twenty one degrees. "
+        .repeat(2)
+        .chars()
+        .take(100)
+        .collect();
+    let text = text.as_str();
     let options = SynthesizeOptions::default().with_output_format(AudioFormat::MONO_24K);
     let mut g = c.benchmark_group("elevenlabs");
     g.throughput(Throughput::Elements(1));
