@@ -349,12 +349,9 @@ async fn serve_connection(
                     let config =
                         tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                             .read_buffer_size(16 * 1024);
-                    let ws = WebSocketStream::from_raw_socket(
-                        conn.stream,
-                        Role::Server,
-                        Some(config),
-                    )
-                    .await;
+                    let ws =
+                        WebSocketStream::from_raw_socket(conn.stream, Role::Server, Some(config))
+                            .await;
                     handler.handle_ws(request, ws).await;
                     return;
                 }
