@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod bench;
 pub mod ci;
 pub mod new_plugin;
 pub mod template;
@@ -28,6 +29,8 @@ commands:
                  emulator and conformance tests, registered in the workspace and the CLI
   tidy           check the repository rules (plugin layout, READMEs, no todo!, doc links)
   ci             run .ci/run, the same steps as CI
+  bench [args]   run the criterion benches and the load harness; write
+                 target/bench/report.json and docs/benchmarks.md (args go to agents-bench)
   help           this text";
 
 /// The workspace root: `XTASK_ROOT` when set (tests point it at a scratch copy), otherwise
@@ -48,6 +51,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<String, String> {
         Some("new-plugin") => new_plugin::run(root, &args[1..]),
         Some("tidy") => tidy::run(root),
         Some("ci") => ci::run(root),
+        Some("bench") => bench::run(root, &args[1..]),
         None | Some("help" | "--help" | "-h") => Ok(HELP.to_string()),
         Some(other) => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
     }
