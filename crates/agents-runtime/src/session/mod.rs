@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agents_core::events::{AgentState, EventBus, EventSubscriber, SessionEvent};
-use agents_core::stream::event_channel;
+use agents_core::stream::{AudioConverter, event_channel};
 use agents_core::tools::{ToolLoopOptions, run_tool_loop};
 use agents_core::{
     ChatContext, ChatMessage, ChatRequest, ChatStream, Error, Llm, Result, SpeechEventKind, Stt,
@@ -442,6 +442,7 @@ impl Run {
     async fn run(&mut self) -> Result<SessionReport> {
         let stream = self.stt.stream(&SttStreamOptions::default()).await?;
         let (mut stt_in, mut stt_events) = stream.split();
+        let mut input_converter = AudioConverter::new(stt_in.input_format());
         self.emit(SessionEvent::AgentStateChanged {
             old: AgentState::Initializing,
             new: AgentState::Listening,
@@ -477,13 +478,24 @@ impl Run {
                     match frame {
                         Some(Ok(frame)) => {
                             self.report.input_duration += frame.duration();
-                            if let Err(e) = self.segmenter.process(&frame, &mut vad_events) {
-                                self.report_error(&e, true, "vad");
-                            }
-                            let pushed = watch_stall(&self.inner.bus, "stt_input", stall, stt_in.push_frame(frame)).await;
-                            if let Err(e) = pushed {
-                                self.report_error(&e, false, "stt");
-                                input_done = true;
+                            // Convert once, to the STT's format: the VAD and the STT then share
+                            // the conversion instead of resampling the same audio twice.
+                            match input_converter.convert(frame) {
+                                Ok(Some(frame)) => {
+                                    if let Err(e) = self.segmenter.process(&frame, &mut vad_events) {
+                                        self.report_error(&e, true, "vad");
+                                    }
+                                    let pushed = watch_stall(&self.inner.bus, "stt_input", stall, stt_in.push_frame(frame)).await;
+                                    if let Err(e) = pushed {
+                                        self.report_error(&e, false, "stt");
+                                        input_done = true;
+                                    }
+                                }
+                                Ok(None) => {}
+                                Err(e) => {
+                                    self.report_error(&e, false, "input");
+                                    input_done = true;
+                                }
                             }
                             for event in std::mem::take(&mut vad_events) {
                                 self.on_vad(event);
@@ -496,6 +508,14 @@ impl Run {
                         }
                         None => {
                             input_done = true;
+                            if let Ok(Some(tail)) = input_converter.flush() {
+                                if let Err(e) = self.segmenter.process(&tail, &mut vad_events) {
+                                    self.report_error(&e, true, "vad");
+                                }
+                                if let Err(e) = stt_in.push_frame(tail).await {
+                                    self.report_error(&e, false, "stt");
+                                }
+                            }
                             if let Err(e) = self.segmenter.flush(&mut vad_events) {
                                 self.report_error(&e, true, "vad");
                             }
