@@ -266,7 +266,11 @@ impl OpenAiRealtime {
         for (k, v) in &self.endpoint.headers {
             put(k, v)?;
         }
-        match tokio_tungstenite::connect_async(request).await {
+        // A 16 KiB read buffer: tungstenite zeroes the whole buffer on every read attempt
+        // (128 KiB by default). TCP_NODELAY: small events must not wait for a delayed ACK.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(16 * 1024);
+        match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
             Ok((ws, _)) => Ok(ws),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let status = response.status().as_u16();
