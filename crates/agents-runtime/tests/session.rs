@@ -352,7 +352,9 @@ async fn say_and_generate_reply_speak_without_user_input() {
     assert_eq!(report.turns.len(), 2);
     assert_eq!(report.turns[0].agent_text, "Welcome to the demo.");
     assert_eq!(report.turns[1].agent_text, "How can I help you today?");
-    assert!(s.say("late").await.is_ok() || s.say("late").await.is_err());
+    // the session has ended: its command queue is closed
+    let late = s.say("late").await.unwrap_err();
+    assert!(late.is_closed(), "{late}");
     assert!(
         s.run(input(&[(false, 100)]), output()).await.is_err(),
         "runs only once"
