@@ -193,15 +193,23 @@ pub(crate) struct LoadResult {
     pub(crate) turns_expected: usize,
     /// Voice-to-voice latency (end of the user's speech to the agent's first sound).
     pub(crate) voice_to_voice: Percentiles,
-    /// The framework's own share: voice-to-voice minus the endpointing delay, the LLM's time
-    /// to first text and the TTS's time to first audio (target: p99 under 5 ms).
+    /// The framework's own share: voice-to-voice minus the endpointing delay, the time to the
+    /// LLM's first sentence and the TTS's time to first audio (target: p99 under 5 ms).
     pub(crate) framework_overhead: Percentiles,
     /// End-of-utterance delay (the endpointing wait, by design).
     pub(crate) end_of_utterance: Percentiles,
     /// LLM request to first text (emulator at zero delay: the loopback HTTP round trip).
     pub(crate) llm_first_text: Percentiles,
+    /// Reply start to the first sentence handed to the TTS (the LLM request, its first
+    /// sentence's tokens and the TTS connection, opened at the same time).
+    #[serde(default)]
+    pub(crate) llm_first_sentence: Percentiles,
     /// TTS first text to first audio (emulator at zero delay).
     pub(crate) tts_ttfb: Percentiles,
+    /// The five turns with the largest framework overhead, with all their metrics (what the
+    /// tail is made of).
+    #[serde(default)]
+    pub(crate) slowest_turns: Vec<serde_json::Value>,
     /// Session errors (recovered or not).
     pub(crate) errors: usize,
     /// The first few error texts.
@@ -311,8 +319,10 @@ pub(crate) async fn run(sessions: usize, duration: Duration) -> Result<LoadResul
     let mut overhead = Vec::new();
     let mut eou = Vec::new();
     let mut llm_first = Vec::new();
+    let mut llm_sentence = Vec::new();
     let mut ttfb = Vec::new();
     let mut turns = 0usize;
+    let mut slowest: Vec<(Duration, &agents_runtime::TurnMetrics)> = Vec::new();
     let mut errors = failed;
     for r in &reports {
         errors += r.errors.len();
@@ -329,17 +339,32 @@ pub(crate) async fn run(sessions: usize, duration: Duration) -> Result<LoadResul
             turns += 1;
             if let Some(v) = m.voice_to_voice {
                 v2v.push(v);
-                if let (Some(e), Some(l)) = (m.end_of_utterance_delay, m.llm_first_text) {
+                // The providers' share: the LLM's time to its first full sentence (the
+                // tokenizer hands the TTS whole sentences) and the TTS's time to first audio.
+                let llm = m.llm_first_sentence.or(m.llm_first_text);
+                if let (Some(e), Some(l)) = (m.end_of_utterance_delay, llm) {
                     let waited = e + l + m.tts_ttfb.unwrap_or_default();
                     overhead.push(v.saturating_sub(waited));
+                    slowest.push((v.saturating_sub(waited), m));
                 }
             }
             eou.extend(m.end_of_utterance_delay);
             llm_first.extend(m.llm_first_text);
+            llm_sentence.extend(m.llm_first_sentence);
             ttfb.extend(m.tts_ttfb);
         }
     }
     error_samples.truncate(5);
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let slowest_turns = slowest
+        .iter()
+        .take(5)
+        .map(|(o, m)| {
+            let mut v = serde_json::to_value(m).unwrap_or_default();
+            v["framework_overhead"] = serde_json::json!(o.as_secs_f64() * 1000.0);
+            v
+        })
+        .collect();
     Ok(LoadResult {
         sessions,
         duration_s: duration.as_secs_f64(),
@@ -364,7 +389,9 @@ pub(crate) async fn run(sessions: usize, duration: Duration) -> Result<LoadResul
         framework_overhead: Percentiles::of(&mut overhead),
         end_of_utterance: Percentiles::of(&mut eou),
         llm_first_text: Percentiles::of(&mut llm_first),
+        llm_first_sentence: Percentiles::of(&mut llm_sentence),
         tts_ttfb: Percentiles::of(&mut ttfb),
+        slowest_turns,
         errors,
         error_samples,
         emulator_cpu_s: emu_cpu_used.as_secs_f64(),

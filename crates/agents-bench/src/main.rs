@@ -114,6 +114,10 @@ enum Command {
         /// Seconds of audio fed to each stream.
         #[arg(long, default_value_t = 20.0)]
         duration: f64,
+        /// Audio per WebSocket message, ms (the plugin's default when not given; 0 sends
+        /// every 20 ms frame as it comes).
+        #[arg(long)]
+        audio_chunk_ms: Option<u64>,
     },
     /// Client CPU per streamed LLM token (burst and paced) and socket-to-delta latency.
     LlmTokens {
@@ -239,8 +243,16 @@ fn run(cli: Cli) -> Result<()> {
             let r = runtime()?.block_on(load::run(sessions, secs(duration)))?;
             print_json(&r)
         }
-        Command::SttStreams { streams, duration } => {
-            let r = runtime()?.block_on(stt_streams::run(streams, secs(duration)))?;
+        Command::SttStreams {
+            streams,
+            duration,
+            audio_chunk_ms,
+        } => {
+            let r = runtime()?.block_on(stt_streams::run(
+                streams,
+                secs(duration),
+                audio_chunk_ms.map(Duration::from_millis),
+            ))?;
             print_json(&r)
         }
         Command::LlmTokens {

@@ -27,6 +27,9 @@ pub(crate) struct SttStreamsResult {
     pub(crate) streams: usize,
     /// Seconds of audio per stream.
     pub(crate) duration_s: f64,
+    /// Audio per WebSocket message, ms (0: every 20 ms frame is its own message).
+    #[serde(default)]
+    pub(crate) audio_chunk_ms: f64,
     /// Seconds to open every stream (WebSocket handshakes, in batches of 50).
     pub(crate) connect_s: f64,
     /// Client CPU seconds over the streaming span.
@@ -64,16 +67,24 @@ struct Counters {
     errors: AtomicU64,
 }
 
-/// Runs `streams` streams for `duration`.
-pub(crate) async fn run(streams: usize, duration: Duration) -> Result<SttStreamsResult> {
+/// Runs `streams` streams for `duration`, with `audio_chunk` per WebSocket message (the
+/// plugin's default when `None`).
+pub(crate) async fn run(
+    streams: usize,
+    duration: Duration,
+    audio_chunk: Option<Duration>,
+) -> Result<SttStreamsResult> {
     let emu = EmulatorProcess::spawn().await?;
     let registry = crate::registry()?;
-    let stt: Arc<dyn Stt> = registry.build_stt(
-        &ProviderConfig::new("deepgram")
-            .with_model("nova-3")
-            .with_api_key("bench-key")
-            .with_base_url(emu.urls.deepgram.clone()),
-    )?;
+    let mut config = ProviderConfig::new("deepgram")
+        .with_model("nova-3")
+        .with_api_key("bench-key")
+        .with_base_url(emu.urls.deepgram.clone());
+    if let Some(chunk) = audio_chunk {
+        let ms = u64::try_from(chunk.as_millis()).unwrap_or(u64::MAX);
+        config = config.with_option("audio_chunk_ms", ms);
+    }
+    let stt: Arc<dyn Stt> = registry.build_stt(&config)?;
     let clip = Clip::new(Duration::from_secs(4))?;
     let lateness = Arc::new(Histogram::default());
     let counters = Arc::new(Counters::default());
@@ -93,6 +104,9 @@ pub(crate) async fn run(streams: usize, duration: Duration) -> Result<SttStreams
         }
     }
     let connect_s = connect_start.elapsed().as_secs_f64();
+    let audio_chunk_ms = opened
+        .first()
+        .map_or(0.0, |s| s.audio_chunk().as_secs_f64() * 1000.0);
 
     let frames_per_stream = (duration.as_millis() / FRAME.as_millis()) as usize;
     let start = Instant::now() + Duration::from_millis(100);
@@ -153,6 +167,7 @@ pub(crate) async fn run(streams: usize, duration: Duration) -> Result<SttStreams
     Ok(SttStreamsResult {
         streams,
         duration_s: duration.as_secs_f64(),
+        audio_chunk_ms,
         connect_s,
         cpu_s: cpu_used.as_secs_f64(),
         cpu_ms_per_audio_s: cpu_used.as_secs_f64() * 1000.0 / audio_s.max(1e-9),

@@ -189,26 +189,38 @@ impl AudioConverter {
         if frame.format() == self.target && self.resampler.is_none() {
             return Ok(Some(frame));
         }
-        self.scratch.clear();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let result = self.convert_into(&frame, &mut scratch);
+        self.scratch = scratch;
+        result?;
+        self.take_scratch()
+    }
+
+    /// Converts `frame` and appends the converted samples to `out` (nothing while the
+    /// resampler holds the audio back). A change of source format flushes the previous
+    /// resampler into `out` first, so no audio is lost. With room in `out`, nothing is
+    /// allocated.
+    pub fn convert_into(&mut self, frame: &AudioFrame, out: &mut Vec<i16>) -> Result<()> {
         if let Some(r) = &self.resampler {
             if r.input_format() != frame.format() {
                 let mut old = self.resampler.take();
                 if let Some(r) = old.as_mut() {
-                    r.flush_into(&mut self.scratch)?;
+                    r.flush_into(out)?;
                 }
             }
         }
         if frame.format() == self.target {
-            self.scratch.extend_from_slice(frame.samples());
-        } else {
-            if self.resampler.is_none() {
-                self.resampler = Some(Resampler::new(frame.format(), self.target)?);
-            }
-            if let Some(r) = self.resampler.as_mut() {
-                r.process_into(frame.samples(), &mut self.scratch)?;
-            }
+            out.extend_from_slice(frame.samples());
+            return Ok(());
         }
-        self.take_scratch()
+        if self.resampler.is_none() {
+            self.resampler = Some(Resampler::new(frame.format(), self.target)?);
+        }
+        match self.resampler.as_mut() {
+            Some(r) => r.process_into(frame.samples(), out),
+            None => Ok(()),
+        }
     }
 
     /// Emits what the resampler still holds (end of a segment or stream) and resets it.
@@ -218,6 +230,14 @@ impl AudioConverter {
             r.flush_into(&mut self.scratch)?;
         }
         self.take_scratch()
+    }
+
+    /// [`Self::flush`], appending to `out`.
+    pub fn flush_into(&mut self, out: &mut Vec<i16>) -> Result<()> {
+        match self.resampler.take() {
+            Some(mut r) => r.flush_into(out),
+            None => Ok(()),
+        }
     }
 
     fn take_scratch(&mut self) -> Result<Option<AudioFrame>> {

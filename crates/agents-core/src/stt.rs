@@ -2,6 +2,7 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::Stream;
@@ -210,11 +211,24 @@ pub enum SttInput {
 ///
 /// Frames of any format are accepted and converted to the provider's format here, so that the
 /// plugin never resamples. A format that cannot be converted is an `Err` at push.
+///
+/// # Batching
+/// A plugin may ask for audio in messages of a given duration
+/// ([`SttStream::with_audio_chunk`]; Deepgram's client asks for 50 ms). Pushed audio is then
+/// gathered here until a message is full, so a caller pushing 10 or 20 ms frames costs the
+/// plugin one channel hand-off, one wake-up and one network write per message rather than
+/// per frame. [`Self::flush`] and [`Self::end_input`] send what is gathered first; dropping
+/// the sender hands the gathered audio over as well, so nothing pushed is lost. The extra
+/// latency is at most one message's duration.
 #[derive(Debug)]
 pub struct SttInputSender {
     tx: mpsc::Sender<SttInput>,
     converter: AudioConverter,
     ended: bool,
+    /// Samples per message in the provider's format; 0 sends every pushed frame as it is.
+    chunk_samples: usize,
+    /// Converted audio not sent yet (batching only).
+    pending: Vec<i16>,
 }
 
 impl SttInputSender {
@@ -224,18 +238,47 @@ impl SttInputSender {
         self.converter.target()
     }
 
+    /// The duration of audio gathered into one message for the provider; zero when every
+    /// pushed frame is passed on as it comes.
+    #[must_use]
+    pub fn audio_chunk(&self) -> Duration {
+        self.input_format().duration_of(self.chunk_samples)
+    }
+
+    /// Sets [`Self::audio_chunk`]. Audio already gathered stays and goes out with the next
+    /// message.
+    pub fn set_audio_chunk(&mut self, chunk: Duration) {
+        let format = self.input_format();
+        let channels = usize::from(format.channels.max(1));
+        self.chunk_samples = format.frames_for(chunk) * channels;
+        if self.chunk_samples > 0 && self.pending.capacity() == 0 {
+            self.pending = Vec::with_capacity(self.message_capacity());
+        }
+    }
+
     /// Pushes audio, waiting while the provider's input queue is full.
     ///
     /// Fails with [`ErrorKind::Closed`](crate::ErrorKind) after [`Self::end_input`] or when the
     /// stream has ended, and with `InvalidInput` or `Unsupported` for audio that cannot be
     /// converted.
+    ///
+    /// # Cancellation
+    /// Dropping the future while it waits for room drops the message being sent (at most one
+    /// message of audio); audio gathered for a later message is kept.
     pub async fn push_frame(&mut self, frame: AudioFrame) -> Result<()> {
         self.check_open()?;
         if frame.is_empty() {
             return Ok(());
         }
-        if let Some(converted) = self.converter.convert(frame)? {
-            self.send(SttInput::Audio(converted)).await?;
+        if self.chunk_samples == 0 {
+            if let Some(converted) = self.converter.convert(frame)? {
+                self.send(SttInput::Audio(converted)).await?;
+            }
+            return Ok(());
+        }
+        self.converter.convert_into(&frame, &mut self.pending)?;
+        if self.pending.len() >= self.chunk_samples {
+            self.send_pending().await?;
         }
         Ok(())
     }
@@ -256,7 +299,27 @@ impl SttInputSender {
         self.send(SttInput::EndInput).await
     }
 
+    fn message_capacity(&self) -> usize {
+        // A message plus one more pushed frame of any usual size (up to 40 ms at 48 kHz).
+        self.chunk_samples + 1_920 * usize::from(self.input_format().channels.max(1))
+    }
+
+    /// Sends the gathered audio, if any, as one message.
+    async fn send_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let next = Vec::with_capacity(self.message_capacity());
+        let samples = std::mem::replace(&mut self.pending, next);
+        let frame = AudioFrame::new(samples, self.input_format())?;
+        self.send(SttInput::Audio(frame)).await
+    }
+
     async fn send_converter_tail(&mut self) -> Result<()> {
+        if self.chunk_samples > 0 {
+            self.converter.flush_into(&mut self.pending)?;
+            return self.send_pending().await;
+        }
         if let Some(tail) = self.converter.flush()? {
             self.send(SttInput::Audio(tail)).await?;
         }
@@ -275,6 +338,35 @@ impl SttInputSender {
             .send(input)
             .await
             .map_err(|_| Error::closed("the stream has ended"))
+    }
+}
+
+impl Drop for SttInputSender {
+    /// Dropping the input counts as the end of input: gathered audio is handed over first (at
+    /// once when the queue has room, otherwise from a task on the current runtime).
+    fn drop(&mut self) {
+        if self.ended || self.chunk_samples == 0 {
+            return;
+        }
+        if self.converter.flush_into(&mut self.pending).is_err() || self.pending.is_empty() {
+            return;
+        }
+        let samples = std::mem::take(&mut self.pending);
+        let Ok(frame) = AudioFrame::new(samples, self.input_format()) else {
+            return;
+        };
+        match self.tx.try_send(SttInput::Audio(frame)) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(input)) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let tx = self.tx.clone();
+                    runtime.spawn(async move {
+                        // The receiver may be gone by then: nothing is left to deliver to.
+                        let _ = tx.send(input).await;
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -330,6 +422,8 @@ impl SttStream {
                     tx: in_tx,
                     converter: AudioConverter::new(input_format),
                     ended: false,
+                    chunk_samples: 0,
+                    pending: Vec::new(),
                 },
                 events: ev_rx,
             },
@@ -338,6 +432,30 @@ impl SttStream {
                 events: ev_tx,
             },
         )
+    }
+
+    /// Gathers pushed audio into messages of `chunk` for the provider (see
+    /// [`SttInputSender#batching`]). Plugins set their provider's preferred size when they
+    /// create the stream; a caller may change it (zero passes every frame on as pushed).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agents_core::{AudioFormat, SttStream};
+    ///
+    /// let (stream, _backend) = SttStream::channel(AudioFormat::MONO_16K);
+    /// let stream = stream.with_audio_chunk(Duration::from_millis(50));
+    /// assert_eq!(stream.audio_chunk(), Duration::from_millis(50));
+    /// ```
+    #[must_use]
+    pub fn with_audio_chunk(mut self, chunk: Duration) -> Self {
+        self.input.set_audio_chunk(chunk);
+        self
+    }
+
+    /// See [`SttInputSender::audio_chunk`].
+    #[must_use]
+    pub fn audio_chunk(&self) -> Duration {
+        self.input.audio_chunk()
     }
 
     /// See [`SttInputSender::push_frame`].
@@ -373,5 +491,140 @@ impl Stream for SttStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Pin::new(&mut self.events).poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_48k(ms: u64, value: i16) -> AudioFrame {
+        let n = AudioFormat::MONO_48K.samples_for(Duration::from_millis(ms));
+        AudioFrame::new(vec![value; n], AudioFormat::MONO_48K).unwrap()
+    }
+
+    fn frame_16k(n: usize, start: i16) -> AudioFrame {
+        let samples = (0..n).map(|i| start.wrapping_add(i as i16)).collect();
+        AudioFrame::new(samples, AudioFormat::MONO_16K).unwrap()
+    }
+
+    /// Every message the backend received, until the channel is empty.
+    fn drain(backend: &mut SttStreamBackend) -> Vec<SttInput> {
+        let mut got = Vec::new();
+        while let Ok(input) = backend.input.try_recv() {
+            got.push(input);
+        }
+        got
+    }
+
+    fn audio_lengths(inputs: &[SttInput]) -> Vec<usize> {
+        inputs
+            .iter()
+            .filter_map(|i| match i {
+                SttInput::Audio(f) => Some(f.samples().len()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn without_a_chunk_every_frame_passes_through() {
+        let (mut stream, mut backend) = SttStream::channel(AudioFormat::MONO_16K);
+        assert_eq!(stream.audio_chunk(), Duration::ZERO);
+        for k in 0..3 {
+            stream.push_frame(frame_16k(320, k * 1000)).await.unwrap();
+        }
+        let got = drain(&mut backend);
+        assert_eq!(audio_lengths(&got), vec![320, 320, 320]);
+    }
+
+    #[tokio::test]
+    async fn frames_are_gathered_into_chunks_in_order() {
+        let (stream, mut backend) = SttStream::channel(AudioFormat::MONO_16K);
+        let mut stream = stream.with_audio_chunk(Duration::from_millis(50));
+        assert_eq!(stream.audio_chunk(), Duration::from_millis(50));
+        // 20 ms frames: a 50 ms message is sent when 60 ms are gathered.
+        let mut pushed = Vec::new();
+        for k in 0..7 {
+            let f = frame_16k(320, k * 320);
+            pushed.extend_from_slice(f.samples());
+            stream.push_frame(f).await.unwrap();
+        }
+        let got = drain(&mut backend);
+        assert_eq!(audio_lengths(&got), vec![960, 960]);
+        // Flush sends the rest before the Flush itself.
+        stream.flush().await.unwrap();
+        let got2 = drain(&mut backend);
+        assert_eq!(audio_lengths(&got2), vec![320]);
+        assert!(matches!(got2.last(), Some(SttInput::Flush)));
+        let received: Vec<i16> = got
+            .iter()
+            .chain(got2.iter())
+            .filter_map(|i| match i {
+                SttInput::Audio(f) => Some(f.samples().to_vec()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(received, pushed);
+    }
+
+    #[tokio::test]
+    async fn resampled_audio_is_gathered_and_nothing_is_lost_at_the_end() {
+        let (stream, mut backend) = SttStream::channel(AudioFormat::MONO_16K);
+        let mut stream = stream.with_audio_chunk(Duration::from_millis(100));
+        // 1 s of 48 kHz audio in 20 ms frames: 16 000 samples at 16 kHz in all.
+        for _ in 0..50 {
+            stream.push_frame(frame_48k(20, 1_000)).await.unwrap();
+        }
+        stream.end_input().await.unwrap();
+        let got = drain(&mut backend);
+        let lengths = audio_lengths(&got);
+        assert_eq!(lengths.iter().sum::<usize>(), 16_000);
+        // Every message but the last holds at least 100 ms.
+        assert!(
+            lengths[..lengths.len() - 1].iter().all(|&n| n >= 1_600),
+            "{lengths:?}"
+        );
+        assert!(lengths.len() <= 11, "{lengths:?}");
+        assert!(matches!(got.last(), Some(SttInput::EndInput)));
+        assert!(
+            stream
+                .push_frame(frame_48k(20, 0))
+                .await
+                .unwrap_err()
+                .is_closed()
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_the_input_hands_over_the_gathered_audio() {
+        let (stream, mut backend) = SttStream::channel(AudioFormat::MONO_16K);
+        let mut stream = stream.with_audio_chunk(Duration::from_millis(100));
+        stream.push_frame(frame_16k(320, 0)).await.unwrap();
+        stream.push_frame(frame_16k(320, 320)).await.unwrap();
+        assert!(drain(&mut backend).is_empty());
+        let (input, _events) = stream.split();
+        drop(input);
+        let got = drain(&mut backend);
+        assert_eq!(audio_lengths(&got), vec![640]);
+        // Then the channel ends: the end of input.
+        assert!(backend.input.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn dropping_with_a_full_queue_still_delivers() {
+        let (stream, mut backend) = SttStream::with_capacity(AudioFormat::MONO_16K, 1);
+        let mut stream = stream.with_audio_chunk(Duration::from_millis(20));
+        stream.push_frame(frame_16k(320, 0)).await.unwrap(); // fills the queue
+        stream.push_frame(frame_16k(100, 7)).await.unwrap(); // gathered
+        drop(stream);
+        let mut lengths = Vec::new();
+        while let Some(input) = backend.input.recv().await {
+            if let SttInput::Audio(f) = input {
+                lengths.push(f.samples().len());
+            }
+        }
+        assert_eq!(lengths, vec![320, 100]);
     }
 }

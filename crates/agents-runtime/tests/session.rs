@@ -471,3 +471,92 @@ async fn minimum_interruption_words_keep_the_agent_talking_through_wordless_spee
     assert_eq!(report.turns[0].agent_text, reply);
     assert_eq!(report.false_interruptions, 1);
 }
+
+/// A provider that takes `connect` to open a stream or answer a request.
+struct SlowToConnect<T> {
+    inner: T,
+    connect: Duration,
+}
+
+#[async_trait::async_trait]
+impl agents_core::Tts for SlowToConnect<BuzzTts> {
+    fn info(&self) -> agents_core::ProviderInfo {
+        self.inner.info()
+    }
+    fn capabilities(&self) -> agents_core::TtsCapabilities {
+        self.inner.capabilities()
+    }
+    async fn synthesize(
+        &self,
+        text: &str,
+        options: &agents_core::SynthesizeOptions,
+    ) -> agents_core::Result<agents_core::TtsAudioStream> {
+        tokio::time::sleep(self.connect).await;
+        self.inner.synthesize(text, options).await
+    }
+    async fn stream(
+        &self,
+        options: &agents_core::SynthesizeOptions,
+    ) -> agents_core::Result<agents_core::TtsStream> {
+        tokio::time::sleep(self.connect).await;
+        self.inner.stream(options).await
+    }
+}
+
+#[async_trait::async_trait]
+impl agents_core::Llm for SlowToConnect<Arc<ScriptedLlm>> {
+    fn info(&self) -> agents_core::ProviderInfo {
+        self.inner.info()
+    }
+    async fn chat(
+        &self,
+        request: agents_core::ChatRequest,
+    ) -> agents_core::Result<agents_core::ChatStream> {
+        tokio::time::sleep(self.connect).await;
+        self.inner.chat(request).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_tts_connects_while_the_llm_request_is_in_flight() {
+    // TTS connect 200 ms, LLM request 150 ms, then 10 ms per token, then 50 ms to first audio.
+    // One after the other the user would wait 300 + 200 + 150 + 20 + 50 = 720 ms; opened
+    // together, 300 + 200 + 20 + 50 = 570 ms.
+    let llm = ScriptedLlm::new(vec![ScriptedLlm::text("Hi.")]);
+    let s = AgentSession::builder()
+        .stt(ScriptedStt::new(&["hello"]))
+        .llm(Arc::new(SlowToConnect {
+            inner: llm,
+            connect: Duration::from_millis(150),
+        }))
+        .tts(Arc::new(SlowToConnect {
+            inner: BuzzTts {
+                first_audio_delay: Duration::from_millis(50),
+            },
+            connect: Duration::from_millis(200),
+        }))
+        .vad(Arc::new(|| Box::new(EnergyVad) as Box<dyn Vad>))
+        .options(options().with_preemptive_generation(false))
+        .build()
+        .unwrap();
+    let report = s
+        .run(input(&[(false, 300), (true, 600), (false, 2000)]), output())
+        .await
+        .unwrap();
+    assert_eq!(report.turns.len(), 1, "{report:?}");
+    let m = &report.turns[0].metrics;
+    assert_eq!(m.end_of_utterance_delay, Some(Duration::from_millis(300)));
+    let v2v = m.voice_to_voice.unwrap();
+    assert!(
+        v2v >= Duration::from_millis(560) && v2v <= Duration::from_millis(600),
+        "{v2v:?}"
+    );
+    // The first sentence was ready 200 ms (the TTS connect) and a token or two after the
+    // reply started.
+    let first_sentence = m.llm_first_sentence.unwrap();
+    assert!(
+        first_sentence >= Duration::from_millis(200)
+            && first_sentence <= Duration::from_millis(230),
+        "{first_sentence:?}"
+    );
+}

@@ -30,11 +30,14 @@ pub mod version;
 pub struct ReadmeDoctests;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use agents_core::plugin::{Capability, EnvVar, Plugin, PluginInfo, ProviderConfig};
 use agents_core::{Result, Stt, Tts};
 
-pub use stt::{DeepgramStt, DeepgramSttBuilder, Endpointing, SttOptions};
+pub use stt::{
+    DEFAULT_AUDIO_CHUNK, DeepgramStt, DeepgramSttBuilder, Endpointing, MAX_AUDIO_CHUNK, SttOptions,
+};
 pub use tts::{DeepgramTts, DeepgramTtsBuilder};
 
 /// What this plugin is.
@@ -54,7 +57,8 @@ pub const PLUGIN_INFO: PluginInfo = PluginInfo {
 ///
 /// STT options: `language`, `sample_rate`, `channels`, `interim_results`, `punctuate`,
 /// `smart_format`, `endpointing` (ms, or `false`), `utterance_end_ms`, `vad_events`,
-/// `keyterms`. TTS options: `sample_rate`.
+/// `keyterms`, `audio_chunk_ms` (audio per WebSocket message, default 50). TTS options:
+/// `sample_rate`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeepgramPlugin;
 
@@ -67,6 +71,7 @@ const STT_OPTIONS: &[&str] = &[
     "smart_format",
     "endpointing",
     "utterance_end_ms",
+    "audio_chunk_ms",
     "vad_events",
     "keyterms",
 ];
@@ -130,6 +135,9 @@ impl Plugin for DeepgramPlugin {
             for t in terms {
                 b = b.keyterm(t);
             }
+        }
+        if let Some(ms) = config.option::<u64>("audio_chunk_ms")? {
+            b = b.audio_chunk(Duration::from_millis(ms));
         }
         Ok(Arc::new(b.build()?))
     }

@@ -52,11 +52,13 @@ async fn config_options_reach_the_query() {
         .with_option("sample_rate", 8000)
         .with_option("endpointing", false)
         .with_option("utterance_end_ms", 1200)
+        .with_option("audio_chunk_ms", 100)
         .with_option("keyterms", serde_json::json!(["alpha", "beta"]))
         .with_header("x-agent-name", "demo");
     let stt = DeepgramPlugin.build_stt(&cfg).unwrap();
     assert_eq!(stt.capabilities().input_format.sample_rate, 8000);
     let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    assert_eq!(stream.audio_chunk(), std::time::Duration::from_millis(100));
     stream.end_input().await.unwrap();
     while futures::StreamExt::next(&mut stream).await.is_some() {}
     let req = dg.listen_connections()[0].request.clone().unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use agents_core::{
     AudioFormat, ErrorKind, RecognizeOptions, SpeechEventKind, Stt, SttStreamOptions,
 };
-use agents_plugin_deepgram::Endpointing;
+use agents_plugin_deepgram::{DeepgramStt, Endpointing};
 use agents_testing::emulators::deepgram::{CloseAction, DeepgramConfig, DeepgramEmulator};
 use common::*;
 
@@ -650,4 +650,64 @@ async fn audio_pushed_while_reconnecting_is_sent_after() {
     );
     assert_eq!(&second[..], &pushed[k..]);
     assert_eq!(&conns[0].audio[..k], &pushed[..k]);
+}
+
+#[tokio::test]
+async fn audio_is_sent_in_50_ms_messages_by_default_and_flushed_before_control_messages() {
+    let dg = emulator(DeepgramConfig::default().with_cadence(100, 10, 1000)).await;
+    let stt = DeepgramStt::builder()
+        .api_key(KEY)
+        .base_url(dg.http_url())
+        .connect_options(fast_connect())
+        .build()
+        .unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    assert_eq!(
+        stream.audio_chunk(),
+        agents_plugin_deepgram::DEFAULT_AUDIO_CHUNK
+    );
+    // 230 ms of 48 kHz audio in 10 ms frames: 50 ms is 1600 bytes at 16 kHz.
+    let first = push_audio(&mut stream, AudioFormat::MONO_48K, 230, 10, Duration::ZERO).await;
+    assert_eq!(first.len(), 230 * 96);
+    eventually(|| dg.listen_connections()[0].audio_messages.len() >= 4).await;
+    // The 30 ms left over are still gathered; Finalize sends them first.
+    stream.flush().await.unwrap();
+    let second = push_audio(&mut stream, F16, 80, 20, Duration::ZERO).await;
+    assert_eq!(second.len(), 80 * 32);
+    stream.end_input().await.unwrap();
+    let rest = collect(&mut stream).await;
+    assert!(rest.iter().all(Result::is_ok), "{rest:?}");
+    let conn = dg.listen_connections()[0].clone();
+    assert_eq!(conn.message_types(), vec!["Finalize", "CloseStream"]);
+    // Every byte pushed before Finalize (230 ms at 16 kHz, exactly) arrived before it.
+    assert_eq!(conn.audio_before_message[0], 230 * 32);
+    assert_eq!(conn.audio_before_message[1], 310 * 32);
+    assert_eq!(conn.audio.len(), 310 * 32);
+    assert_eq!(&conn.audio[230 * 32..], &second[..]);
+    // Whole messages hold at least 50 ms; only the ones sent at Finalize and CloseStream are
+    // shorter.
+    let sizes = &conn.audio_messages;
+    let short: Vec<_> = sizes.iter().filter(|&&n| n < 1_600).collect();
+    assert!(short.len() <= 2, "{sizes:?}");
+    assert!(sizes.len() <= 7, "{sizes:?}");
+}
+
+#[tokio::test]
+async fn audio_chunk_is_configurable_and_bounded() {
+    let dg = emulator(DeepgramConfig::default()).await;
+    let stt = builder(&dg)
+        .audio_chunk(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let mut stream = stt.stream(&SttStreamOptions::default()).await.unwrap();
+    assert_eq!(stream.audio_chunk(), Duration::from_millis(100));
+    push_audio(&mut stream, F16, 400, 20, Duration::ZERO).await;
+    eventually(|| dg.listen_connections()[0].audio.len() == 400 * 32).await;
+    assert_eq!(dg.listen_connections()[0].audio_messages, vec![3_200; 4]);
+    let err = builder(&dg)
+        .audio_chunk(Duration::from_secs(2))
+        .build()
+        .unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::InvalidInput);
+    assert!(err.message().contains("audio_chunk"), "{err}");
 }

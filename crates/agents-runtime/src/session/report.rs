@@ -22,6 +22,10 @@ pub struct TurnMetrics {
     pub llm_ttft: Option<Duration>,
     /// From the start of the reply to the first text of the LLM, tool rounds included.
     pub llm_first_text: Option<Duration>,
+    /// From the start of the reply to the first sentence handed to the TTS, tool rounds
+    /// included (the tokenizer hands text over a sentence at a time, so this is when the LLM
+    /// had produced its first full sentence).
+    pub llm_first_sentence: Option<Duration>,
     /// From the first text sent to the TTS to its first audio.
     pub tts_ttfb: Option<Duration>,
     /// From the end of the user's speech to the agent's first audio.
@@ -54,6 +58,7 @@ impl TurnMetrics {
             ("stt_final_delay", self.stt_final_delay),
             ("llm_ttft", self.llm_ttft),
             ("llm_first_text", self.llm_first_text),
+            ("llm_first_sentence", self.llm_first_sentence),
             ("tts_ttfb", self.tts_ttfb),
             ("voice_to_voice", self.voice_to_voice),
         ] {

@@ -139,7 +139,37 @@ async fn run_speech(
     let format = output.format();
     let played_at_start = output.played();
     let options = SynthesizeOptions::default().with_output_format(format);
-    let tts_stream = match job.tts.stream(&options).await {
+    let reply_started = Instant::now();
+    // A reply's first LLM request and the TTS connection are opened at the same time: the
+    // user waits for the slower of the two, not for both in turn.
+    let first_request = match &job.source {
+        SpeechSource::Reply {
+            context,
+            first_round: None,
+        } => Some(ChatRequest::new(context.clone()).with_tools(job.tools.definitions())),
+        _ => None,
+    };
+    let opening = async {
+        match first_request {
+            Some(request) => {
+                let started = Instant::now();
+                let (tts, llm) = tokio::join!(job.tts.stream(&options), job.llm.chat(request));
+                (tts, Some(llm.map(|s| (s, started))))
+            }
+            None => (job.tts.stream(&options).await, None),
+        }
+    };
+    // Interrupted while connecting: nothing was said.
+    let (tts_opened, first_request) = tokio::select! {
+        _ = cancel.cancelled() => {
+            return SpeechOutcome {
+                interrupted: true,
+                ..Default::default()
+            };
+        }
+        opened = opening => opened,
+    };
+    let tts_stream = match tts_opened {
         Ok(s) => s,
         Err(error) => {
             return SpeechOutcome {
@@ -166,7 +196,7 @@ async fn run_speech(
         let max_rounds = job.max_tool_rounds;
         let tool_timeout = job.tool_timeout;
         async move {
-            let reply_started = Instant::now();
+            let mut first_request = first_request;
             let mut produced = Produced::default();
             let mut tokenizer = SentenceTokenizer::new();
             let push = |sentence: String| {
@@ -195,10 +225,19 @@ async fn run_speech(
                     loop {
                         round += 1;
                         produced.metrics.llm_requests += 1;
-                        let (mut stream, started) = match first_round.take() {
-                            Some((s, started)) => {
+                        let opened = match (first_request.take(), first_round.take()) {
+                            (Some(opened), _) => Some(opened),
+                            (None, Some((s, started))) => {
                                 produced.metrics.preemptive = true;
-                                (s, started)
+                                Some(Ok((s, started)))
+                            }
+                            (None, None) => None,
+                        };
+                        let (mut stream, started) = match opened {
+                            Some(Ok(opened)) => opened,
+                            Some(Err(e)) => {
+                                produced.error = Some(e);
+                                break;
                             }
                             None => {
                                 let request = ChatRequest::new(context.clone())
@@ -400,6 +439,10 @@ async fn run_speech(
         Some((produced, (written, tts_ttfb, first_audio_at, consumer_error))) => {
             outcome.metrics = produced.metrics;
             outcome.metrics.tts_ttfb = tts_ttfb;
+            if let Ok(first) = first_text_at.lock() {
+                outcome.metrics.llm_first_sentence =
+                    first.map(|t| t.saturating_duration_since(reply_started));
+            }
             outcome.metrics.audio_duration = written;
             outcome.metrics.characters = produced.text.chars().count();
             outcome.metrics.voice_to_voice = match (job.user_speech_end, first_audio_at) {

@@ -260,8 +260,12 @@ pub struct ListenConnection {
     pub request: Option<HttpRequest>,
     /// Every audio byte received, in order.
     pub audio: Vec<u8>,
+    /// The size in bytes of every binary (audio) message, in order.
+    pub audio_messages: Vec<usize>,
     /// Every text message received, parsed (`KeepAlive`, `Finalize`, `CloseStream`).
     pub messages: Vec<Value>,
+    /// For each of [`Self::messages`], the audio bytes received before it.
+    pub audio_before_message: Vec<usize>,
     /// Every message sent to the client.
     pub sent: Vec<Value>,
     /// True once the connection ended.
@@ -493,7 +497,10 @@ impl DeepgramHandler {
                             .await;
                         return;
                     }
-                    self.with_listen(index, |c| c.audio.extend_from_slice(&data));
+                    self.with_listen(index, |c| {
+                        c.audio.extend_from_slice(&data);
+                        c.audio_messages.push(data.len());
+                    });
                     let total = self.with_listen(index, |c| c.audio.len()).unwrap_or(0);
                     let now_ms = total as f64 / bytes_per_ms;
                     if let Some(pos) = faults
@@ -520,7 +527,10 @@ impl DeepgramHandler {
                 }
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
-                    self.with_listen(index, |c| c.messages.push(value.clone()));
+                    self.with_listen(index, |c| {
+                        c.messages.push(value.clone());
+                        c.audio_before_message.push(c.audio.len());
+                    });
                     match value["type"].as_str() {
                         Some("KeepAlive") => {}
                         Some("Finalize") => out.extend(script.finish(true)),

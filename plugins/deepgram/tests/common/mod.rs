@@ -19,8 +19,11 @@ pub fn fast_connect() -> ConnectOptions {
         .with_timeout(Duration::from_secs(2))
 }
 
+/// A client of `dg` that sends every pushed frame as its own message, so that the tests
+/// control exactly what reaches the emulator and when (batching has its own tests).
 pub fn builder(dg: &DeepgramEmulator) -> DeepgramSttBuilder {
     DeepgramStt::builder()
+        .audio_chunk(Duration::ZERO)
         .api_key(KEY)
         .base_url(dg.http_url())
         .connect_options(fast_connect())
