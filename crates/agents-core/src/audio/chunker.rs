@@ -124,7 +124,7 @@ impl FrameChunker {
     /// both in one stream).
     pub fn push_samples(&mut self, samples: &[i16]) {
         self.half = None;
-        self.pending.extend(samples.iter().copied());
+        self.pending.extend(samples);
     }
 
     /// The next full frame, if one is ready.
@@ -144,7 +144,13 @@ impl FrameChunker {
         if self.pending.len() < self.frame_samples {
             return false;
         }
-        out.extend(self.pending.drain(..self.frame_samples));
+        // Copy the ring buffer's one or two contiguous runs, then drop them from the front.
+        let n = self.frame_samples;
+        let (front, back) = self.pending.as_slices();
+        let from_front = front.len().min(n);
+        out.extend_from_slice(&front[..from_front]);
+        out.extend_from_slice(&back[..n - from_front]);
+        self.pending.drain(..n);
         true
     }
 
