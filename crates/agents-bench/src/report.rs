@@ -89,6 +89,10 @@ pub(crate) struct Report {
     pub(crate) llm: Option<LlmResult>,
     /// STT stream runs, smallest first.
     pub(crate) stt_streams: Vec<SttStreamsResult>,
+    /// 100 STT streams with other amounts of audio per WebSocket message (every 20 ms frame
+    /// on its own, and 100 ms), beside the default in `stt_streams`.
+    #[serde(default)]
+    pub(crate) stt_message_sizes: Vec<SttStreamsResult>,
     /// Full-session runs, smallest first.
     pub(crate) sessions: Vec<LoadResult>,
     /// Start-up.
@@ -226,6 +230,21 @@ pub(crate) fn all(a: &AllArgs) -> Result<Report> {
             }
         }
     }
+    let mut stt_message_sizes = Vec::new();
+    for chunk_ms in ["0", "100"] {
+        match child::<SttStreamsResult>(&args(&[
+            "stt-streams",
+            "--streams",
+            "100",
+            "--duration",
+            &duration,
+            "--audio-chunk-ms",
+            chunk_ms,
+        ])) {
+            Ok(r) => stt_message_sizes.push(r),
+            Err(e) => failures.push(format!("stt-streams 100 at {chunk_ms} ms per message: {e}")),
+        }
+    }
     let mut sessions = Vec::new();
     for &n in &a.sessions {
         let n_s = n.to_string();
@@ -257,6 +276,7 @@ pub(crate) fn all(a: &AllArgs) -> Result<Report> {
         resampler_quality,
         llm,
         stt_streams,
+        stt_message_sizes,
         sessions,
         cold_start,
         failures,
@@ -611,13 +631,18 @@ pub(crate) fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Concurrent STT streams (Deepgram)\n");
         let _ = writeln!(
             s,
-            "| streams | seconds | CPU ms per audio second | RSS per stream | frames | late > 5 ms | late > 20 ms | lateness p50 / p99 / max | finals | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            "| streams | audio per message | seconds | CPU ms per audio second | RSS per stream | frames | late > 5 ms | late > 20 ms | lateness p50 / p99 / max | finals | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         );
-        for x in &r.stt_streams {
+        for x in r.stt_streams.iter().chain(&r.stt_message_sizes) {
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {:.3} | {:.0} KiB | {} | {} | {} | {:.2} / {:.2} / {:.1} ms | {} | {} |",
+                "| {} | {} | {:.0} | {:.3} | {:.0} KiB | {} | {} | {} | {:.2} / {:.2} / {:.1} ms | {} | {} |",
                 x.streams,
+                if x.audio_chunk_ms > 0.0 {
+                    format!("{:.0} ms", x.audio_chunk_ms)
+                } else {
+                    "each 20 ms frame".to_string()
+                },
                 x.duration_s,
                 x.cpu_ms_per_audio_s,
                 x.rss_per_stream_kib,
@@ -636,12 +661,12 @@ pub(crate) fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n## Concurrent full sessions\n");
         let _ = writeln!(
             s,
-            "| sessions | seconds | CPU per session-second | RSS per session | input frames late > 5 ms (of) | lateness p99 / max | playout gaps > 5 ms | turns (complete questions) | voice-to-voice p50 / p99 | framework overhead p50 / p95 / p99 | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+            "| sessions | seconds | CPU per session-second | RSS per session | input frames late > 5 ms (of) | lateness p99 / max | playout gaps > 5 ms | turns (complete questions) | voice-to-voice p50 / p99 | LLM first sentence p50 / p99 | TTS first audio p50 / p99 | framework overhead p50 / p95 / p99 | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
         );
         for x in &r.sessions {
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {:.2} ms | {:.0} KiB | {} ({}) | {:.2} / {:.1} ms | {} | {} ({}) | {:.0} / {:.0} ms | {:.2} / {:.2} / {:.2} ms | {} |",
+                "| {} | {:.0} | {:.2} ms | {:.0} KiB | {} ({}) | {:.2} / {:.1} ms | {} | {} ({}) | {:.0} / {:.0} ms | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2} / {:.2} / {:.2} ms | {} |",
                 x.sessions,
                 x.duration_s,
                 x.cpu_per_session_s * 1000.0,
@@ -655,6 +680,10 @@ pub(crate) fn markdown(r: &Report) -> String {
                 x.turns_expected,
                 x.voice_to_voice.p50_ms,
                 x.voice_to_voice.p99_ms,
+                x.llm_first_sentence.p50_ms,
+                x.llm_first_sentence.p99_ms,
+                x.tts_ttfb.p50_ms,
+                x.tts_ttfb.p99_ms,
                 x.framework_overhead.p50_ms,
                 x.framework_overhead.p95_ms,
                 x.framework_overhead.p99_ms,
