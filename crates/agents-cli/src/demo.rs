@@ -175,10 +175,11 @@ pub(crate) async fn run(output: &Path, json: bool, fast: bool) -> Result<ExitCod
 
 /// Voice-to-voice latency minus what the framework waits for on purpose (the endpointing
 /// delay) and what the providers and tools take (the LLM rounds and tool calls up to the first
-/// text, the TTS's first audio).
+/// sentence, the TTS's first audio).
 fn framework_overhead(turn: &agents_runtime::TurnReport) -> Option<Duration> {
     let m = &turn.metrics;
     let v2v = m.voice_to_voice?;
-    let waited = m.end_of_utterance_delay? + m.llm_first_text? + m.tts_ttfb.unwrap_or_default();
+    let llm = m.llm_first_sentence.or(m.llm_first_text)?;
+    let waited = m.end_of_utterance_delay? + llm + m.tts_ttfb.unwrap_or_default();
     Some(v2v.saturating_sub(waited))
 }
