@@ -25,7 +25,7 @@ use agents_core::{
     Result, TokenUsage, ToolCall, ToolChoice,
 };
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, stream::BoxStream};
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -223,13 +223,9 @@ impl ChatCompletionsClient {
                     .body(payload.clone())
             })
             .await?;
-        let http = self.http.clone();
-        let bytes = response
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| http.transport_error(e, true)))
-            .boxed();
         Ok(SseChatStream {
-            body: Some(bytes),
+            body: Some(response.bytes_stream()),
+            http: self.http.clone(),
             parser: SseParser::new(),
             decoder: ChunkDecoder::new(self.http.provider().to_string()),
             pending: VecDeque::new(),
@@ -240,9 +236,11 @@ impl ChatCompletionsClient {
     }
 }
 
-/// The stream returned by [`ChatCompletionsClient::stream`].
-struct SseChatStream {
-    body: Option<BoxStream<'static, Result<Bytes>>>,
+/// The stream returned by [`ChatCompletionsClient::stream`], generic over reqwest's body
+/// stream so that polling it costs no extra boxing or mapping layer per chunk.
+struct SseChatStream<B> {
+    body: Option<B>,
+    http: HttpClient,
     parser: SseParser,
     decoder: ChunkDecoder,
     pending: VecDeque<Result<ChatChunk>>,
@@ -250,7 +248,7 @@ struct SseChatStream {
     done: bool,
 }
 
-impl SseChatStream {
+impl<B> SseChatStream<B> {
     fn finish(&mut self, result: Result<()>) {
         self.pending.extend(self.scratch.drain(..).map(Ok));
         if let Err(e) = result {
@@ -263,8 +261,8 @@ impl SseChatStream {
 
     fn drain_parser(&mut self) {
         loop {
-            match self.parser.next_event() {
-                Ok(Some(data)) => match self.decoder.push_data(&data, &mut self.scratch) {
+            match self.parser.next_data() {
+                Ok(Some(data)) => match self.decoder.push_data(data, &mut self.scratch) {
                     Ok(false) => {
                         self.pending.extend(self.scratch.drain(..).map(Ok));
                     }
@@ -281,7 +279,10 @@ impl SseChatStream {
     }
 }
 
-impl Stream for SseChatStream {
+impl<B> Stream for SseChatStream<B>
+where
+    B: Stream<Item = reqwest::Result<Bytes>> + Unpin,
+{
     type Item = Result<ChatChunk>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -303,7 +304,10 @@ impl Stream for SseChatStream {
                     this.parser.push(&bytes);
                     this.drain_parser();
                 }
-                Poll::Ready(Some(Err(e))) => this.finish(Err(e)),
+                Poll::Ready(Some(Err(e))) => {
+                    let e = this.http.transport_error(e, true);
+                    this.finish(Err(e));
+                }
                 Poll::Ready(None) => {
                     let partial = this.parser.has_partial_event();
                     let result = this.decoder.end_of_body(partial, &mut this.scratch);
