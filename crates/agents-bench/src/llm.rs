@@ -4,9 +4,9 @@
 //!   process); client CPU per token;
 //! - paced: 20 concurrent requests each stream 300 tokens 10 ms apart; client CPU per token;
 //! - latency: a minimal SSE server in this process writes one token every 10 ms and notes the
-//!   instant its `write` of the token's last byte returned; the client notes when the
-//!   `TextDelta` reaches the application. The difference includes the loopback socket and
-//!   both task wake-ups, so it bounds the client's own share from above.
+//!   instant its `write` of the token's last byte returned; the client, read by a task on the
+//!   runtime, notes when the `TextDelta` reaches the application. The difference includes the
+//!   loopback socket and both task wake-ups, so it bounds the client's own share from above.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,20 +188,29 @@ async fn latency(tokens: usize) -> Result<Percentiles> {
     let url = format!("http://{}/v1", listener.local_addr().map_err(io)?);
     let server = tokio::spawn(serve_one(listener, tokens));
     let llm = client(&url)?;
-    let mut s = llm.chat(request()).await?;
-    let mut received: Vec<(usize, Instant)> = Vec::with_capacity(tokens);
-    while let Some(c) = s.next().await {
-        if let ChatChunk::TextDelta { text } = c? {
-            let at = Instant::now();
-            if let Some(i) = text
-                .trim()
-                .strip_prefix('t')
-                .and_then(|n| n.parse::<usize>().ok())
-            {
-                received.push((i, at));
+    // The application reads in a task on the runtime, as the session's tasks do (reading on
+    // the thread blocked in `block_on`, which is not one of the runtime's workers, adds a
+    // cross-thread wake-up to every token).
+    let consumer = tokio::spawn(async move {
+        let mut s = llm.chat(request()).await?;
+        let mut received: Vec<(usize, Instant)> = Vec::with_capacity(tokens);
+        while let Some(c) = s.next().await {
+            if let ChatChunk::TextDelta { text } = c? {
+                let at = Instant::now();
+                if let Some(i) = text
+                    .trim()
+                    .strip_prefix('t')
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    received.push((i, at));
+                }
             }
         }
-    }
+        Ok::<_, Error>(received)
+    });
+    let received = consumer
+        .await
+        .map_err(|e| Error::protocol(format!("latency consumer: {e}")))??;
     let sent = server
         .await
         .map_err(|e| Error::protocol(format!("latency server: {e}")))??;
