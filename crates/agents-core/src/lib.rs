@@ -14,7 +14,10 @@
 //!   [`VideoFrame`];
 //! - the one [`Error`] type with [`Error::is_retryable`], and the connect-phase [`retry()`] helper;
 //! - the synchronous audio toolkit in [`audio`];
-//! - plugin metadata ([`plugin`]).
+//! - plugin metadata ([`plugin`]);
+//! - with the cargo feature `ws` (off by default), `ws`: what WebSocket plugins share (base
+//!   URLs and endpoints, the connect with retries, the mapping of WebSocket errors), so that a
+//!   plugin holds only what is its provider's own.
 //!
 //! ## Supported Rust versions
 //! The minimum supported Rust version is 1.87; it is raised only in a minor release.
@@ -39,6 +42,8 @@ pub mod types;
 pub mod vad;
 pub mod video;
 pub mod video_llm;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use audio::{AudioFormat, AudioFrame};
 pub use config::{AgentConfig, ConfigLoader};

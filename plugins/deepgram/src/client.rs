@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use agents_core::{ApiKey, ConnectOptions, Error, Result, retry};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use agents_core::ws::{self, BaseUrl, HandshakeResponse, Rejection, WsProvider};
+use agents_core::{ApiKey, ConnectOptions, Error, Result};
 use url::Url;
 
 /// The provider name used in errors and events.
@@ -19,7 +16,7 @@ pub(crate) const DEFAULT_BASE_URL: &str = "https://api.deepgram.com";
 /// The environment variable holding the key.
 pub(crate) const API_KEY_ENV: &str = "DEEPGRAM_API_KEY";
 
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = ws::WsStream;
 
 /// Resolves the key: the given one, else `DEEPGRAM_API_KEY`.
 pub(crate) fn resolve_key(key: Option<ApiKey>) -> Result<ApiKey> {
@@ -35,46 +32,41 @@ pub(crate) fn resolve_key(key: Option<ApiKey>) -> Result<ApiKey> {
     }
 }
 
-/// Parses a base URL (`https://api.deepgram.com`, `http://127.0.0.1:1234`, with or without a
-/// path prefix).
-pub(crate) fn parse_base_url(base: Option<&str>) -> Result<Url> {
-    let text = base.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-    let url = Url::parse(text).map_err(|e| {
-        Error::invalid_input(format!("invalid Deepgram base URL `{text}`: {e}"))
-            .with_provider(PROVIDER)
-    })?;
-    match url.scheme() {
-        "http" | "https" | "ws" | "wss" => Ok(url),
-        other => Err(Error::invalid_input(format!(
-            "unsupported scheme `{other}` in Deepgram base URL (use http, https, ws or wss)"
-        ))
-        .with_provider(PROVIDER)),
+/// What is Deepgram's own about its WebSockets: the provider name and the errors of a rejected
+/// handshake (the `dg-error` header, else the body's `err_msg`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deepgram;
+
+impl WsProvider for Deepgram {
+    fn id(&self) -> &str {
+        PROVIDER
+    }
+
+    fn name(&self) -> &str {
+        "Deepgram"
+    }
+
+    fn rejected(&self, rejection: &Rejection<'_>) -> Error {
+        let body = rejection.body();
+        let text = rejection
+            .header("dg-error")
+            .map(str::to_string)
+            .or_else(|| body_message(&body))
+            .unwrap_or(body);
+        status_error(rejection.status(), &text, rejection.retry_after())
+    }
+
+    fn connected(&self, response: &HandshakeResponse) {
+        if let Some(id) = response.headers().get("dg-request-id") {
+            tracing::debug!(request_id = ?id, "connected to Deepgram");
+        }
     }
 }
 
-/// `base` + `path` with the HTTP scheme (`ws` → `http`, `wss` → `https`).
-pub(crate) fn http_url(base: &Url, path: &str) -> Result<Url> {
-    endpoint(base, path, false)
-}
-
-/// `base` + `path` with the WebSocket scheme (`http` → `ws`, `https` → `wss`).
-pub(crate) fn ws_url(base: &Url, path: &str) -> Result<Url> {
-    endpoint(base, path, true)
-}
-
-fn endpoint(base: &Url, path: &str, ws: bool) -> Result<Url> {
-    let mut url = base.clone();
-    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-    url.set_path(&joined);
-    let scheme = match (base.scheme(), ws) {
-        ("http" | "ws", true) => "ws",
-        ("https" | "wss", true) => "wss",
-        ("http" | "ws", false) => "http",
-        _ => "https",
-    };
-    url.set_scheme(scheme)
-        .map_err(|()| Error::invalid_input("cannot set the URL scheme").with_provider(PROVIDER))?;
-    Ok(url)
+/// Parses a base URL (`https://api.deepgram.com`, `http://127.0.0.1:1234`, with or without a
+/// path prefix).
+pub(crate) fn parse_base_url(base: Option<&str>) -> Result<BaseUrl> {
+    BaseUrl::parse(&Deepgram, base, DEFAULT_BASE_URL)
 }
 
 /// Opens a WebSocket with `Authorization: Token <key>`, retrying connect-phase failures as
@@ -85,98 +77,18 @@ pub(crate) async fn connect_ws(
     headers: &[(String, String)],
     opts: &ConnectOptions,
 ) -> Result<Ws> {
-    retry(opts, || connect_once(url, key, headers)).await
+    let auth = format!("Token {}", key.expose());
+    ws::connect(&Deepgram, url, ("authorization", &auth), headers, opts).await
 }
 
 /// Checks extra headers (from the builder or `ProviderConfig::headers`) once, at build time.
 pub(crate) fn validate_headers(headers: &[(String, String)]) -> Result<()> {
-    for (name, value) in headers {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
-        {
-            return Err(
-                Error::invalid_input(format!("invalid HTTP header `{name}`"))
-                    .with_provider(PROVIDER),
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn connect_once(url: &Url, key: &ApiKey, headers: &[(String, String)]) -> Result<Ws> {
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| ws_error(&e))?;
-    let value = HeaderValue::from_str(&format!("Token {}", key.expose())).map_err(|_| {
-        Error::invalid_input("the API key is not a valid header value").with_provider(PROVIDER)
-    })?;
-    for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            request.headers_mut().insert(n, v);
-        }
-    }
-    request.headers_mut().insert("authorization", value);
-    // tungstenite zeroes `read_buffer_size` bytes on every read attempt (128 KiB by default,
-    // which was most of the client's CPU per streamed second); messages larger than this
-    // are still read whole, across several reads.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(16 * 1024);
-    // TCP_NODELAY: small text frames must not wait for a delayed ACK (Nagle adds ~40 ms).
-    let (ws, response) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-        .await
-        .map_err(|e| ws_error(&e))?;
-    if let Some(id) = response.headers().get("dg-request-id") {
-        tracing::debug!(request_id = ?id, "connected to Deepgram");
-    }
-    Ok(ws)
+    ws::validate_headers(&Deepgram, headers)
 }
 
 /// Maps a tungstenite error (a rejected handshake, an I/O failure) to a typed error.
 pub(crate) fn ws_error(err: &tokio_tungstenite::tungstenite::Error) -> Error {
-    use tokio_tungstenite::tungstenite::Error as E;
-    match err {
-        E::Http(response) => {
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-            };
-            let body = response
-                .body()
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).to_string())
-                .unwrap_or_default();
-            let text = header("dg-error")
-                .or_else(|| body_message(&body))
-                .unwrap_or(body);
-            let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
-            status_error(
-                response.status().as_u16(),
-                &text,
-                retry_after.map(Duration::from_secs),
-            )
-        }
-        E::Io(io) => {
-            Error::connection(format!("WebSocket I/O error: {io}")).with_provider(PROVIDER)
-        }
-        E::ConnectionClosed | E::AlreadyClosed => {
-            Error::connection("the WebSocket closed").with_provider(PROVIDER)
-        }
-        E::Url(e) => {
-            Error::invalid_input(format!("invalid WebSocket URL: {e}")).with_provider(PROVIDER)
-        }
-        E::Tls(e) => Error::connection(format!("TLS error: {e}")).with_provider(PROVIDER),
-        E::Protocol(
-            tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-        ) => Error::connection("the connection dropped without a close frame")
-            .with_provider(PROVIDER),
-        other => Error::protocol(format!("WebSocket error: {other}")).with_provider(PROVIDER),
-    }
+    ws::map_error(&Deepgram, err)
 }
 
 /// The error text of a Deepgram JSON error body (`err_msg`, or `message` for newer endpoints).
@@ -297,16 +209,16 @@ mod tests {
     fn endpoints_derive_schemes() {
         let base = parse_base_url(Some("https://api.deepgram.com/")).unwrap();
         assert_eq!(
-            ws_url(&base, "/v1/listen").unwrap().as_str(),
+            base.ws("/v1/listen").unwrap().as_str(),
             "wss://api.deepgram.com/v1/listen"
         );
         assert_eq!(
-            http_url(&base, "/v1/listen").unwrap().as_str(),
+            base.http("/v1/listen").unwrap().as_str(),
             "https://api.deepgram.com/v1/listen"
         );
         let local = parse_base_url(Some("http://127.0.0.1:9/proxy")).unwrap();
         assert_eq!(
-            ws_url(&local, "/v1/speak").unwrap().as_str(),
+            local.ws("/v1/speak").unwrap().as_str(),
             "ws://127.0.0.1:9/proxy/v1/speak"
         );
         assert!(parse_base_url(Some("ftp://x")).is_err());

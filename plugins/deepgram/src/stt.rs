@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents_core::ws::BaseUrl;
 use agents_core::{
     ApiKey, AudioFormat, AudioFrame, ConnectOptions, Error, ProviderInfo, RecognizeOptions, Result,
     SpeechAlternative, SpeechEvent, Stt, SttCapabilities, SttInput, SttStream, SttStreamBackend,
@@ -170,7 +171,7 @@ pub const MAX_AUDIO_CHUNK: Duration = Duration::from_millis(1_000);
 struct Inner {
     api_key: ApiKey,
     headers: Vec<(String, String)>,
-    base_url: Url,
+    base_url: BaseUrl,
     options: SttOptions,
     connect: ConnectOptions,
     keepalive_interval: Duration,
@@ -415,7 +416,7 @@ impl DeepgramStt {
 
     /// The live URL a stream connects to (without the key, which goes in a header).
     pub fn live_url(&self, language: Option<&str>) -> Result<Url> {
-        let mut url = client::ws_url(&self.inner.base_url, "/v1/listen")?;
+        let mut url = self.inner.base_url.ws("/v1/listen")?;
         self.inner.options.live_query(&mut url, language);
         Ok(url)
     }
@@ -446,7 +447,7 @@ impl Stt for DeepgramStt {
         audio: &AudioFrame,
         options: &RecognizeOptions,
     ) -> Result<SpeechEvent> {
-        let mut url = client::http_url(&self.inner.base_url, "/v1/listen")?;
+        let mut url = self.inner.base_url.http("/v1/listen")?;
         self.inner
             .options
             .rest_query(&mut url, options.language.as_deref());

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use agents_core::ws::BaseUrl;
 use agents_core::{
     ApiKey, AudioFormat, AudioFrame, ConnectOptions, Error, EventSender, ProviderInfo, Result,
     SynthesizeOptions, Tts, TtsAudioStream, TtsCapabilities, TtsEvent, TtsInput, TtsStream,
@@ -22,7 +23,7 @@ pub const SUPPORTED_SAMPLE_RATES: &[u32] = &[8_000, 16_000, 24_000, 32_000, 48_0
 struct Inner {
     api_key: ApiKey,
     headers: Vec<(String, String)>,
-    base_url: Url,
+    base_url: BaseUrl,
     model: String,
     sample_rate: u32,
     speed: Option<f32>,
@@ -220,7 +221,7 @@ impl Tts for DeepgramTts {
                 Error::invalid_input("cannot synthesize empty text").with_provider(PROVIDER)
             );
         }
-        let mut url = client::http_url(&self.inner.base_url, "/v1/speak")?;
+        let mut url = self.inner.base_url.http("/v1/speak")?;
         self.query(&mut url, options, true);
         let inner = &self.inner;
         let body = json!({ "text": text }).to_string();
@@ -275,7 +276,7 @@ impl Tts for DeepgramTts {
     }
 
     async fn stream(&self, options: &SynthesizeOptions) -> Result<TtsStream> {
-        let mut url = client::ws_url(&self.inner.base_url, "/v1/speak")?;
+        let mut url = self.inner.base_url.ws("/v1/speak")?;
         self.query(&mut url, options, false);
         let ws = client::connect_ws(
             &url,

@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use agents_core::{ApiKey, ConnectOptions, Error, Result, retry};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use agents_core::ws::{self, BaseUrl, Rejection, WsProvider};
+use agents_core::{ApiKey, ConnectOptions, Error, Result};
 use url::Url;
 
 /// The provider name used in errors and events.
@@ -19,7 +16,7 @@ pub(crate) const DEFAULT_BASE_URL: &str = "https://api.elevenlabs.io";
 /// The environment variables holding the key, in the order they are read.
 pub(crate) const API_KEY_ENVS: &[&str] = &["ELEVEN_API_KEY", "ELEVENLABS_API_KEY"];
 
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = ws::WsStream;
 
 /// Resolves the key: the given one, else `ELEVEN_API_KEY`, else `ELEVENLABS_API_KEY`.
 pub(crate) fn resolve_key(key: Option<ApiKey>) -> Result<ApiKey> {
@@ -40,38 +37,35 @@ pub(crate) fn resolve_key(key: Option<ApiKey>) -> Result<ApiKey> {
     .with_provider(PROVIDER))
 }
 
-/// Parses a base URL (`https://api.elevenlabs.io`, `http://127.0.0.1:1234`, optionally with a
-/// path prefix; a trailing `/v1` is accepted and dropped).
-pub(crate) fn parse_base_url(base: Option<&str>) -> Result<Url> {
-    let text = base.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-    let text = text.strip_suffix("/v1").unwrap_or(text);
-    let url = Url::parse(text).map_err(|e| {
-        Error::invalid_input(format!("invalid ElevenLabs base URL `{text}`: {e}"))
-            .with_provider(PROVIDER)
-    })?;
-    match url.scheme() {
-        "http" | "https" | "ws" | "wss" => Ok(url),
-        other => Err(Error::invalid_input(format!(
-            "unsupported scheme `{other}` in ElevenLabs base URL (use http, https, ws or wss)"
-        ))
-        .with_provider(PROVIDER)),
+/// What is ElevenLabs' own about its WebSockets: the provider name and the errors of a
+/// rejected handshake (the body's `detail`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ElevenLabs;
+
+impl WsProvider for ElevenLabs {
+    fn id(&self) -> &str {
+        PROVIDER
+    }
+
+    fn name(&self) -> &str {
+        "ElevenLabs"
+    }
+
+    fn rejected(&self, rejection: &Rejection<'_>) -> Error {
+        status_error(
+            rejection.status(),
+            &rejection.body(),
+            rejection.retry_after(),
+        )
     }
 }
 
-/// `base` + `path`, with the WebSocket scheme when `ws` is true, else the HTTP one.
-pub(crate) fn endpoint(base: &Url, path: &str, ws: bool) -> Result<Url> {
-    let mut url = base.clone();
-    let joined = format!("{}{}", base.path().trim_end_matches('/'), path);
-    url.set_path(&joined);
-    let scheme = match (base.scheme(), ws) {
-        ("http" | "ws", true) => "ws",
-        ("https" | "wss", true) => "wss",
-        ("http" | "ws", false) => "http",
-        _ => "https",
-    };
-    url.set_scheme(scheme)
-        .map_err(|()| Error::invalid_input("cannot set the URL scheme").with_provider(PROVIDER))?;
-    Ok(url)
+/// Parses a base URL (`https://api.elevenlabs.io`, `http://127.0.0.1:1234`, optionally with a
+/// path prefix; a trailing `/v1` is accepted and dropped).
+pub(crate) fn parse_base_url(base: Option<&str>) -> Result<BaseUrl> {
+    let text = base.unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
+    let text = text.strip_suffix("/v1").unwrap_or(text);
+    BaseUrl::parse(&ElevenLabs, Some(text), DEFAULT_BASE_URL)
 }
 
 /// Opens a WebSocket with the `xi-api-key` header, retrying connect-phase failures.
@@ -81,86 +75,24 @@ pub(crate) async fn connect_ws(
     headers: &[(String, String)],
     opts: &ConnectOptions,
 ) -> Result<Ws> {
-    retry(opts, || connect_once(url, key, headers)).await
+    ws::connect(
+        &ElevenLabs,
+        url,
+        ("xi-api-key", key.expose()),
+        headers,
+        opts,
+    )
+    .await
 }
 
 /// Checks extra headers (from the builder or `ProviderConfig::headers`) once, at build time.
 pub(crate) fn validate_headers(headers: &[(String, String)]) -> Result<()> {
-    for (name, value) in headers {
-        if HeaderName::from_bytes(name.as_bytes()).is_err() || HeaderValue::from_str(value).is_err()
-        {
-            return Err(
-                Error::invalid_input(format!("invalid HTTP header `{name}`"))
-                    .with_provider(PROVIDER),
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn connect_once(url: &Url, key: &ApiKey, headers: &[(String, String)]) -> Result<Ws> {
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| ws_error(&e))?;
-    let value = HeaderValue::from_str(key.expose()).map_err(|_| {
-        Error::invalid_input("the API key is not a valid header value").with_provider(PROVIDER)
-    })?;
-    for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            request.headers_mut().insert(n, v);
-        }
-    }
-    request.headers_mut().insert("xi-api-key", value);
-    // tungstenite zeroes `read_buffer_size` bytes on every read attempt (128 KiB by default,
-    // which was most of the client's CPU per streamed second); messages larger than this
-    // are still read whole, across several reads.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(16 * 1024);
-    // TCP_NODELAY: small text frames must not wait for a delayed ACK (Nagle adds ~40 ms).
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
-        .await
-        .map_err(|e| ws_error(&e))?;
-    Ok(ws)
+    ws::validate_headers(&ElevenLabs, headers)
 }
 
 /// Maps a tungstenite error (a rejected handshake, an I/O failure) to a typed error.
 pub(crate) fn ws_error(err: &tokio_tungstenite::tungstenite::Error) -> Error {
-    use tokio_tungstenite::tungstenite::Error as E;
-    match err {
-        E::Http(response) => {
-            let body = response
-                .body()
-                .as_ref()
-                .map(|b| String::from_utf8_lossy(b).to_string())
-                .unwrap_or_default();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(Duration::from_secs);
-            status_error(response.status().as_u16(), &body, retry_after)
-        }
-        E::Io(io) => {
-            Error::connection(format!("WebSocket I/O error: {io}")).with_provider(PROVIDER)
-        }
-        E::ConnectionClosed | E::AlreadyClosed => {
-            Error::connection("the WebSocket closed").with_provider(PROVIDER)
-        }
-        E::Url(e) => {
-            Error::invalid_input(format!("invalid WebSocket URL: {e}")).with_provider(PROVIDER)
-        }
-        E::Tls(e) => Error::connection(format!("TLS error: {e}")).with_provider(PROVIDER),
-        E::Protocol(
-            tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-        ) => Error::connection("the connection dropped without a close frame")
-            .with_provider(PROVIDER),
-        other => Error::protocol(format!("WebSocket error: {other}")).with_provider(PROVIDER),
-    }
+    ws::map_error(&ElevenLabs, err)
 }
 
 /// `(detail.status, detail.message)` of an ElevenLabs error body. `detail` may be an object,
@@ -386,9 +318,7 @@ mod tests {
     fn endpoints() {
         let b = parse_base_url(Some("https://api.elevenlabs.io/v1/")).unwrap();
         assert_eq!(
-            endpoint(&b, "/v1/text-to-speech/v/stream-input", true)
-                .unwrap()
-                .as_str(),
+            b.ws("/v1/text-to-speech/v/stream-input").unwrap().as_str(),
             "wss://api.elevenlabs.io/v1/text-to-speech/v/stream-input"
         );
     }

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents_core::ws::BaseUrl;
 use agents_core::{
     ApiKey, AudioFormat, AudioFrame, ConnectOptions, Error, ProviderInfo, RecognizeOptions, Result,
     SpeechAlternative, SpeechEvent, Stt, SttCapabilities, WordTiming, async_trait,
 };
 use serde::Deserialize;
-use url::Url;
 
 use crate::client::{self, PROVIDER};
 
@@ -16,7 +16,7 @@ use crate::client::{self, PROVIDER};
 struct Inner {
     api_key: ApiKey,
     headers: Vec<(String, String)>,
-    base_url: Url,
+    base_url: BaseUrl,
     model: String,
     language: Option<String>,
     sample_rate: u32,
@@ -206,7 +206,7 @@ impl Stt for ElevenLabsStt {
         options: &RecognizeOptions,
     ) -> Result<SpeechEvent> {
         let wav = agents_core::audio::wav_bytes(audio).map_err(|e| e.with_provider(PROVIDER))?;
-        let url = client::endpoint(&self.inner.base_url, "/v1/speech-to-text", false)?;
+        let url = self.inner.base_url.http("/v1/speech-to-text")?;
         let inner = &self.inner;
         let language = options.language.clone().or_else(|| inner.language.clone());
         let response = agents_core::retry(&inner.connect, || {

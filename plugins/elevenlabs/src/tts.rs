@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents_core::ws::BaseUrl;
 use agents_core::{
     ApiKey, AudioFormat, AudioFrame, ConnectOptions, Error, EventSender, ProviderInfo, Result,
     SynthesizeOptions, Tts, TtsAudioStream, TtsCapabilities, TtsEvent, TtsInput, TtsStream,
@@ -91,7 +92,7 @@ pub fn output_format_for(rate: u32) -> Option<&'static str> {
 struct Inner {
     api_key: ApiKey,
     headers: Vec<(String, String)>,
-    base_url: Url,
+    base_url: BaseUrl,
     voice_id: String,
     model: String,
     sample_rate: u32,
@@ -368,7 +369,7 @@ impl ElevenLabsTts {
 
     fn stream_url(&self, options: &SynthesizeOptions, plan: &Plan) -> Result<Url> {
         let path = format!("/v1/text-to-speech/{}/stream-input", self.voice(options));
-        let mut url = client::endpoint(&self.inner.base_url, &path, true)?;
+        let mut url = self.inner.base_url.ws(&path)?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("model_id", &self.inner.model);
@@ -431,7 +432,7 @@ impl Tts for ElevenLabsTts {
         } else {
             format!("/v1/text-to-speech/{}/stream", self.voice(options))
         };
-        let mut url = client::endpoint(&self.inner.base_url, &path, false)?;
+        let mut url = self.inner.base_url.http(&path)?;
         url.query_pairs_mut()
             .append_pair("output_format", plan.output_format);
         let mut settings = self.inner.voice_settings.clone();

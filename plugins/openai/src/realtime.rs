@@ -4,18 +4,16 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
+use agents_core::ws::{self, Rejection, WsProvider, WsStream};
 use agents_core::{
-    AudioFormat, AudioFrame, ConnectOptions, Error, ProviderConfig, ProviderInfo, Realtime,
-    RealtimeBackend, RealtimeCapabilities, RealtimeEvent, RealtimeInput, RealtimeOptions,
-    RealtimeSession, ResponseStatus, Result, TokenUsage, ToolCall, async_trait, retry,
+    AudioFormat, AudioFrame, Error, ProviderConfig, ProviderInfo, Realtime, RealtimeBackend,
+    RealtimeCapabilities, RealtimeEvent, RealtimeInput, RealtimeOptions, RealtimeSession,
+    ResponseStatus, Result, TokenUsage, ToolCall, async_trait,
 };
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::config::{Common, common_builder_methods};
 use crate::endpoint::{Endpoint, classify_http_error};
@@ -241,63 +239,55 @@ impl OpenAiRealtime {
         json!({"type": "session.update", "session": session})
     }
 
-    async fn open(&self) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>> {
-        let provider = self.endpoint.provider.clone();
-        let mut request = self
-            .ws_url()
-            .into_client_request()
-            .map_err(|e| Error::invalid_input(format!("bad realtime URL: {e}")))?;
-        let headers = request.headers_mut();
-        let mut put = |k: &str, v: &str| -> Result<()> {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| Error::invalid_input(format!("invalid header name `{k}`")))?;
-            let value = reqwest::header::HeaderValue::from_str(v)
-                .map_err(|_| Error::invalid_input(format!("invalid value for header `{k}`")))?;
-            headers.insert(name, value);
-            Ok(())
-        };
-        put(
-            "authorization",
-            &format!("Bearer {}", self.endpoint.api_key.expose()),
-        )?;
+    /// Opens the realtime socket, retrying connect-phase failures as the endpoint allows.
+    async fn open(&self) -> Result<WsStream> {
+        let provider = RealtimeProvider(&self.endpoint.provider);
+        let url = url::Url::parse(&self.ws_url()).map_err(|e| {
+            Error::invalid_input(format!("bad realtime URL: {e}"))
+                .with_provider(self.endpoint.provider.clone())
+        })?;
+        let mut headers = self.endpoint.headers.clone();
         if self.api == RealtimeApi::Beta {
-            put("openai-beta", "realtime=v1")?;
+            headers.insert(0, ("openai-beta".into(), "realtime=v1".into()));
         }
-        for (k, v) in &self.endpoint.headers {
-            put(k, v)?;
-        }
-        // A 16 KiB read buffer: tungstenite zeroes the whole buffer on every read attempt
-        // (128 KiB by default). TCP_NODELAY: small events must not wait for a delayed ACK.
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(16 * 1024);
-        match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
-            Ok((ws, _)) => Ok(ws),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                let status = response.status().as_u16();
-                let mut headers = reqwest::header::HeaderMap::new();
-                for (k, v) in response.headers() {
-                    if let (Ok(k), Ok(v)) = (
-                        reqwest::header::HeaderName::from_bytes(k.as_str().as_bytes()),
-                        reqwest::header::HeaderValue::from_bytes(v.as_bytes()),
-                    ) {
-                        headers.insert(k, v);
-                    }
-                }
-                let body = response.body().clone().unwrap_or_default();
-                Err(classify_http_error(
-                    provider,
-                    status,
-                    &headers,
-                    &body,
-                    SystemTime::now(),
-                ))
-            }
-            Err(e) => Err(
-                Error::connection(format!("cannot open the realtime socket: {e}"))
-                    .with_provider(provider)
-                    .with_source(e),
-            ),
-        }
+        // As over HTTP, an `authorization` among the extra headers replaces the key's.
+        let auth = match headers
+            .iter()
+            .rev()
+            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        {
+            Some((_, value)) => value.clone(),
+            None => format!("Bearer {}", self.endpoint.api_key.expose()),
+        };
+        ws::connect(
+            &provider,
+            &url,
+            ("authorization", &auth),
+            &headers,
+            &self.endpoint.connect,
+        )
+        .await
+    }
+}
+
+/// The realtime socket's provider name, and its rejected handshakes classified like HTTP
+/// errors.
+struct RealtimeProvider<'a>(&'a str);
+
+impl WsProvider for RealtimeProvider<'_> {
+    fn id(&self) -> &str {
+        self.0
+    }
+
+    fn rejected(&self, rejection: &Rejection<'_>) -> Error {
+        let response = rejection.response();
+        classify_http_error(
+            self.0.to_string(),
+            rejection.status(),
+            response.headers(),
+            response.body().as_deref().unwrap_or_default(),
+            SystemTime::now(),
+        )
     }
 }
 
@@ -312,8 +302,7 @@ impl Realtime for OpenAiRealtime {
     }
 
     async fn connect(&self, options: &RealtimeOptions) -> Result<RealtimeSession> {
-        let connect: ConnectOptions = self.endpoint.connect.clone();
-        let mut ws = retry(&connect, || self.open()).await?;
+        let mut ws = self.open().await?;
         let update = self.session_update(options);
         ws.send(Message::text(update.to_string()))
             .await
@@ -360,7 +349,7 @@ struct Driver {
     model: OpenAiRealtime,
     /// The `session.update` sent at connect (kept current), resent after a reconnect.
     session_update: Value,
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WsStream,
     backend: RealtimeBackend,
     started: bool,
     /// A response whose output is dropped (interrupted).
@@ -404,9 +393,7 @@ impl Driver {
     }
 
     async fn reconnect(&mut self) -> Result<()> {
-        let connect = self.model.endpoint.connect.clone();
-        let model = self.model.clone();
-        let mut ws = retry(&connect, || model.open()).await?;
+        let mut ws = self.model.open().await?;
         ws.send(Message::text(self.session_update.to_string()))
             .await
             .map_err(|e| ws_error(e, "cannot send session.update"))?;
