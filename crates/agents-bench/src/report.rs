@@ -717,7 +717,7 @@ pub(crate) fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "\n## Reproduce\n");
     let _ = writeln!(
         s,
-        "```sh\ncargo xtask bench\n# which runs\n{COMMAND}\n# parts\ncargo run --release -p agents-bench -- load --sessions 500 --duration 30\ncargo run --release -p agents-bench -- stt-streams --streams 1000 --duration 30\ncargo run --release -p agents-bench -- llm-tokens\ncargo run --release -p agents-bench -- cold-start\ncargo run --release -p agents-bench -- resampler-quality\n```\n"
+        "```sh\ncargo xtask bench --big\n# which runs the following (without --big it stops at 500 STT streams and 200 sessions)\n{COMMAND} --big\n# parts\ncargo run --release -p agents-bench -- load --sessions 500 --duration 30\ncargo run --release -p agents-bench -- stt-streams --streams 1000 --duration 30\ncargo run --release -p agents-bench -- llm-tokens\ncargo run --release -p agents-bench -- cold-start\ncargo run --release -p agents-bench -- resampler-quality\n```\n"
     );
     s.push_str(METHOD);
     s
