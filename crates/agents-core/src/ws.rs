@@ -20,9 +20,12 @@ use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use url::Url;
 
 use crate::{ConnectOptions, Error, Result, retry};
+
+/// The URL type [`BaseUrl`] derives endpoints as and [`connect`] takes (from the `url` crate),
+/// re-exported so that plugins need no dependency of their own to name it.
+pub use url::Url;
 
 /// An open client WebSocket, plain or over TLS.
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -10,18 +10,16 @@
 //! `tool_call` (`id`, `name`, `arguments`), `response.done` (`id`, `status`), `error`
 //! (`message`).
 
+use agents_core::ws::{self, BaseUrl, Rejection, Url, WsProvider, WsStream};
 use agents_core::{
     AudioFormat, AudioFrame, Error, ProviderConfig, ProviderInfo, Realtime, RealtimeBackend,
     RealtimeCapabilities, RealtimeEvent, RealtimeInput, RealtimeOptions, RealtimeSession,
-    ResponseStatus, Result, ToolCall, async_trait, retry,
+    ResponseStatus, Result, ToolCall, async_trait,
 };
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::client::{Client, PROVIDER};
 
@@ -31,7 +29,32 @@ pub const DEFAULT_REALTIME_MODEL: &str = "{{name}}-realtime-1";
 /// The audio format both ways: 24 kHz mono. The core converts to and from it.
 pub const REALTIME_FORMAT: AudioFormat = AudioFormat::MONO_24K;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WsStream;
+
+/// What is {{Name}}'s own about the realtime WebSocket: its name in errors, and how it refuses a
+/// handshake. The core's `ws` module does the rest (URL, headers, connect with retries, a
+/// 16 KiB read buffer and `TCP_NODELAY`, transport errors).
+struct {{Name}}Socket;
+
+impl WsProvider for {{Name}}Socket {
+    fn id(&self) -> &str {
+        PROVIDER
+    }
+
+    fn name(&self) -> &str {
+        "{{Name}}"
+    }
+
+    fn rejected(&self, rejection: &Rejection<'_>) -> Error {
+        let status = rejection.status();
+        let text = format!("the realtime handshake was refused with HTTP {status}");
+        match status {
+            401 | 403 => Error::auth(text),
+            429 => Error::rate_limited(text, rejection.retry_after()),
+            _ => Error::provider_status(status, text),
+        }
+    }
+}
 
 /// A {{Name}} speech-to-speech model.
 ///
@@ -69,54 +92,26 @@ impl {{Name}}Realtime {
         })
     }
 
-    /// The WebSocket URL.
-    #[must_use]
-    pub fn ws_url(&self) -> String {
-        let base = self.client.base_url();
-        let base = if let Some(rest) = base.strip_prefix("https://") {
-            format!("wss://{rest}")
-        } else if let Some(rest) = base.strip_prefix("http://") {
-            format!("ws://{rest}")
-        } else {
-            base.to_string()
-        };
-        format!("{base}/v1/realtime?model={}", self.model)
+    /// The WebSocket URL: the base URL with the `ws`/`wss` scheme, `/v1/realtime` and the
+    /// model. Fails for a base URL that is not `http`, `https`, `ws` or `wss`.
+    pub fn ws_url(&self) -> Result<Url> {
+        let base = BaseUrl::parse(&{{Name}}Socket, Some(self.client.base_url()), self.client.base_url())?;
+        let mut url = base.ws("/v1/realtime")?;
+        url.query_pairs_mut().append_pair("model", &self.model);
+        Ok(url)
     }
 
+    /// Opens the socket, retrying connect-phase failures as the connect options allow.
     async fn open(&self) -> Result<Socket> {
-        let mut request = self
-            .ws_url()
-            .into_client_request()
-            .map_err(|e| Error::invalid_input(format!("bad realtime URL: {e}")).with_provider(PROVIDER))?;
         let auth = format!("Bearer {}", self.client.api_key().expose());
-        let headers = request.headers_mut();
-        headers.insert(
-            "authorization",
-            auth.parse()
-                .map_err(|_| Error::auth("the API key is not a valid header value").with_provider(PROVIDER))?,
-        );
-        for (name, value) in self.client.headers() {
-            if let (Ok(name), Ok(value)) = (
-                name.parse::<tokio_tungstenite::tungstenite::http::HeaderName>(),
-                value.parse(),
-            ) {
-                headers.insert(name, value);
-            }
-        }
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((socket, _)) => Ok(socket),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                let status = response.status().as_u16();
-                let text = format!("the realtime handshake was refused with HTTP {status}");
-                Err(match status {
-                    401 | 403 => Error::auth(text),
-                    429 => Error::rate_limited(text, None),
-                    _ => Error::provider_status(status, text),
-                }
-                .with_provider(PROVIDER))
-            }
-            Err(e) => Err(Error::connection(format!("realtime connect failed: {e}")).with_provider(PROVIDER)),
-        }
+        ws::connect(
+            &{{Name}}Socket,
+            &self.ws_url()?,
+            ("authorization", &auth),
+            self.client.headers(),
+            self.client.connect_options(),
+        )
+        .await
     }
 }
 
@@ -132,7 +127,7 @@ impl Realtime for {{Name}}Realtime {
 
     async fn connect(&self, options: &RealtimeOptions) -> Result<RealtimeSession> {
         // The handshake is the connect phase: retried; nothing after it is.
-        let mut socket = retry(self.client.connect_options(), || self.open()).await?;
+        let mut socket = self.open().await?;
         let update = json!({
             "type": "session.update",
             "instructions": options.instructions,
@@ -150,7 +145,7 @@ impl Realtime for {{Name}}Realtime {
 }
 
 fn ws_error(e: &tokio_tungstenite::tungstenite::Error) -> Error {
-    Error::connection(format!("realtime socket failed: {e}")).with_provider(PROVIDER)
+    ws::map_error(&{{Name}}Socket, e)
 }
 
 /// Moves inputs to the socket and server messages to events until either side ends.
