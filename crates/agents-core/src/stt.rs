@@ -270,12 +270,13 @@ impl SttInputSender {
         if frame.is_empty() {
             return Ok(());
         }
-        if self.chunk_samples == 0 {
+        if self.chunk_samples == 0 && self.pending.is_empty() {
             if let Some(converted) = self.converter.convert(frame)? {
                 self.send(SttInput::Audio(converted)).await?;
             }
             return Ok(());
         }
+        // Gathering (or audio gathered before batching was turned off, which goes first).
         self.converter.convert_into(&frame, &mut self.pending)?;
         if self.pending.len() >= self.chunk_samples {
             self.send_pending().await?;
@@ -316,7 +317,7 @@ impl SttInputSender {
     }
 
     async fn send_converter_tail(&mut self) -> Result<()> {
-        if self.chunk_samples > 0 {
+        if self.chunk_samples > 0 || !self.pending.is_empty() {
             self.converter.flush_into(&mut self.pending)?;
             return self.send_pending().await;
         }
@@ -342,10 +343,11 @@ impl SttInputSender {
 }
 
 impl Drop for SttInputSender {
-    /// Dropping the input counts as the end of input: gathered audio is handed over first (at
-    /// once when the queue has room, otherwise from a task on the current runtime).
+    /// Dropping the input counts as the end of input: gathered audio and the resampler's tail
+    /// are handed over first (at once when the queue has room, otherwise from a task on the
+    /// current runtime).
     fn drop(&mut self) {
-        if self.ended || self.chunk_samples == 0 {
+        if self.ended {
             return;
         }
         if self.converter.flush_into(&mut self.pending).is_err() || self.pending.is_empty() {
@@ -610,6 +612,46 @@ mod tests {
         assert_eq!(audio_lengths(&got), vec![640]);
         // Then the channel ends: the end of input.
         assert!(backend.input.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn turning_batching_off_sends_the_gathered_audio_first() {
+        let (stream, mut backend) = SttStream::channel(AudioFormat::MONO_16K);
+        let (mut input, _events) = stream.with_audio_chunk(Duration::from_millis(100)).split();
+        input.push_frame(frame_16k(320, 0)).await.unwrap();
+        input.set_audio_chunk(Duration::ZERO);
+        input.push_frame(frame_16k(320, 320)).await.unwrap();
+        input.push_frame(frame_16k(320, 640)).await.unwrap();
+        let got = drain(&mut backend);
+        assert_eq!(audio_lengths(&got), vec![640, 320]);
+        let received: Vec<i16> = got
+            .iter()
+            .filter_map(|i| match i {
+                SttInput::Audio(f) => Some(f.samples().to_vec()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let expected: Vec<i16> = (0..960).map(|i| i as i16).collect();
+        assert_eq!(received, expected);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_resampling_stream_hands_over_the_resampler_tail() {
+        let (stream, mut backend) = SttStream::channel(AudioFormat::MONO_16K);
+        let (mut input, _events) = stream.split();
+        for _ in 0..10 {
+            input.push_frame(frame_48k(20, 1_000)).await.unwrap();
+        }
+        drop(input);
+        let mut total = 0;
+        while let Some(i) = backend.input.recv().await {
+            if let SttInput::Audio(f) = i {
+                total += f.samples().len();
+            }
+        }
+        // 200 ms at 16 kHz, the resampler's delay included.
+        assert_eq!(total, 3_200);
     }
 
     #[tokio::test]
