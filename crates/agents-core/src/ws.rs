@@ -12,7 +12,6 @@
 //! What is the provider's own (its status codes, error bodies, close codes, environment
 //! variables) stays in the plugin, behind [`WsProvider::rejected`].
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -140,7 +139,7 @@ impl<'a> Rejection<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseUrl {
     url: Url,
-    provider: Cow<'static, str>,
+    provider: String,
 }
 
 impl BaseUrl {
@@ -161,7 +160,7 @@ impl BaseUrl {
         match url.scheme() {
             "http" | "https" | "ws" | "wss" => Ok(BaseUrl {
                 url,
-                provider: Cow::Owned(provider.id().to_string()),
+                provider: provider.id().to_string(),
             }),
             other => Err(Error::invalid_input(format!(
                 "unsupported scheme `{other}` in {name} base URL (use http, https, ws or wss)"

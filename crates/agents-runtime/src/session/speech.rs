@@ -142,7 +142,7 @@ async fn run_speech(
     let reply_started = Instant::now();
     // A reply's first LLM request and the TTS connection are opened at the same time: the
     // user waits for the slower of the two, not for both in turn.
-    let first_request = match &job.source {
+    let first_chat = match &job.source {
         SpeechSource::Reply {
             context,
             first_round: None,
@@ -150,7 +150,7 @@ async fn run_speech(
         _ => None,
     };
     let opening = async {
-        match first_request {
+        match first_chat {
             Some(request) => {
                 let started = Instant::now();
                 let (tts, llm) = tokio::join!(job.tts.stream(&options), job.llm.chat(request));

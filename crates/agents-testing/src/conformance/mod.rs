@@ -259,6 +259,24 @@ pub(crate) async fn open<T>(
     })
 }
 
+/// [`open`], recording a failed check of `rule` named `name` when the stream cannot be opened
+/// (an error or the time limit); `None` then, and the check stops there.
+pub(crate) async fn open_or_record<T>(
+    limit: Duration,
+    fut: impl std::future::Future<Output = agents_core::Result<T>>,
+    report: &mut SuiteReport,
+    rule: &'static str,
+    name: impl Into<String>,
+) -> Option<T> {
+    match open(limit, fut).await {
+        Ok(stream) => Some(stream),
+        Err(e) => {
+            report.record(rule, name, Outcome::Failed(format!("stream() failed: {e}")));
+            None
+        }
+    }
+}
+
 /// Checks the rule every provider obeys: its `Debug` output never shows a secret (an API key
 /// given in its config).
 ///

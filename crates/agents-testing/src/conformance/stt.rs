@@ -198,21 +198,16 @@ pub async fn check_stream(
     config: &SttSuiteConfig,
     report: &mut SuiteReport,
 ) {
-    let stream = match super::open(
+    let Some(stream) = super::open_or_record(
         config.timeouts.stream,
         stt.stream(&SttStreamOptions::default()),
+        report,
+        "stt-6",
+        "open a stream",
     )
     .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            report.record(
-                "stt-6",
-                "open a stream",
-                Outcome::Failed(format!("stream() failed: {e}")),
-            );
-            return;
-        }
+    else {
+        return;
     };
     let frames = match fixtures::chunk(audio, config.frame_duration) {
         Ok(f) => f,
@@ -453,21 +448,16 @@ pub async fn check_flush(
     report: &mut SuiteReport,
 ) {
     let name = "flush yields a Final and the stream stays open";
-    let stream = match super::open(
+    let Some(stream) = super::open_or_record(
         config.timeouts.stream,
         stt.stream(&SttStreamOptions::default()),
+        report,
+        "stt-5",
+        name,
     )
     .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            report.record(
-                "stt-5",
-                name,
-                Outcome::Failed(format!("stream() failed: {e}")),
-            );
-            return;
-        }
+    else {
+        return;
     };
     let frames = match fixtures::chunk(audio, config.frame_duration) {
         Ok(f) => f,
@@ -600,21 +590,16 @@ pub async fn check_drop(
     report: &mut SuiteReport,
 ) {
     let name = "dropping the stream ends its task in bounded time";
-    let stream = match super::open(
+    let Some(stream) = super::open_or_record(
         config.timeouts.stream,
         stt.stream(&SttStreamOptions::default()),
+        report,
+        "stt-8",
+        name,
     )
     .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            report.record(
-                "stt-8",
-                name,
-                Outcome::Failed(format!("stream() failed: {e}")),
-            );
-            return;
-        }
+    else {
+        return;
     };
     let (mut input, events) = stream.split();
     let frames = fixtures::chunk(audio, config.frame_duration).unwrap_or_default();

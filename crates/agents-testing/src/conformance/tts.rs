@@ -303,16 +303,16 @@ pub async fn check_stream(
     if let Some(f) = format {
         options = options.with_output_format(f);
     }
-    let stream = match super::open(config.timeouts.stream, tts.stream(&options)).await {
-        Ok(s) => s,
-        Err(e) => {
-            report.record(
-                "tts-2",
-                format!("open a stream{label}"),
-                Outcome::Failed(format!("stream() failed: {e}")),
-            );
-            return;
-        }
+    let Some(stream) = super::open_or_record(
+        config.timeouts.stream,
+        tts.stream(&options),
+        report,
+        "tts-2",
+        format!("open a stream{label}"),
+    )
+    .await
+    else {
+        return;
     };
     let target = format.unwrap_or(stream.output_format());
     let (mut input, output) = stream.split();
@@ -423,21 +423,16 @@ pub async fn check_stream(
 /// ends within bounded time, observed as the input half closing.
 pub async fn check_drop(tts: &dyn Tts, config: &TtsSuiteConfig, report: &mut SuiteReport) {
     let name = "dropping the stream stops synthesis in bounded time";
-    let stream = match super::open(
+    let Some(stream) = super::open_or_record(
         config.timeouts.stream,
         tts.stream(&SynthesizeOptions::default()),
+        report,
+        "tts-5",
+        name,
     )
     .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            report.record(
-                "tts-5",
-                name,
-                Outcome::Failed(format!("stream() failed: {e}")),
-            );
-            return;
-        }
+    else {
+        return;
     };
     let (mut input, output) = stream.split();
     let mut c = Collector::new(output, config.timeouts.event);
